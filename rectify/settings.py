@@ -1,0 +1,210 @@
+"""Settings for rectify.
+
+Every value that differs between a laptop and production is read from the environment through
+the typed helpers in ``rectify.env``. The defaults are embedded so that a new user can run the
+app with SQLite, a filesystem Celery broker and a file email backend: no server is needed.
+The README lists every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
+
+from rectify.env import SettingError, env_bool, env_int, env_list, env_str, env_time
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("RECTIFY_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise SettingError(
+            "SECRET_KEY must be set when DEBUG is off (set DEBUG=true for development)"
+        )
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_filters",
+    "tracker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "rectify.urls"
+WSGI_APPLICATION = "rectify.wsgi.application"
+ASGI_APPLICATION = "rectify.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: a SQLite file under var/ by default; postgres://user@host:port/name in production.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'rectify.sqlite3'}")
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "tracker:task_list"
+LOGOUT_REDIRECT_URL = "login"
+# Sessions end after this much inactivity: every request pushes the expiry forward.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"  # evidence is only downloaded through a permission-checked view
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Email: SMTP when EMAIL_HOST is set, otherwise one .eml file per message under var/mail/.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "rectify <noreply@rectify.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Celery: Redis when REDIS_URL / CELERY_BROKER_URL is set, otherwise kombu's filesystem transport,
+# so a real worker and beat run on a laptop with no server.
+REDIS_URL = env_str("REDIS_URL", "")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+_sweep_hour, _sweep_minute = env_time("REMINDER_SWEEP_TIME", "08:00")
+CELERY_BEAT_SCHEDULE = {
+    "daily-reminder-sweep": {
+        "task": "tracker.tasks.daily_sweep",
+        "schedule": crontab(hour=_sweep_hour, minute=_sweep_minute),
+    },
+    "hourly-reminder-catch-up": {
+        "task": "tracker.tasks.catch_up_sweep",
+        "schedule": crontab(minute=env_int("REMINDER_CATCH_UP_MINUTE", 17)),
+    },
+    "weekly-supervisor-summary": {
+        "task": "tracker.tasks.weekly_summary",
+        "schedule": crontab(hour=_sweep_hour, minute=_sweep_minute, day_of_week="mon"),
+    },
+}
+
+# Domain rules. Offices differ, so each rule is a setting with the common practice as default.
+RECTIFY = {
+    # The rectification report is due this many months after feedback (巡视工作条例: two months).
+    "RECTIFICATION_PERIOD_MONTHS": env_int("RECTIFICATION_PERIOD_MONTHS", 2),
+    # 长期坚持 tasks report progress this often; a report is "due" when the last one is older.
+    "LONG_TERM_REPORT_DAYS": env_int("LONG_TERM_REPORT_DAYS", 90),
+    # Warning lights: yellow when something falls due within this many days.
+    "LAMP_YELLOW_DAYS": env_int("LAMP_YELLOW_DAYS", 10),
+    # Reminder tiers, in days before (green, yellow) or after (escalated) the deadline.
+    "REMINDER_GREEN_DAYS": env_int("REMINDER_GREEN_DAYS", 20),
+    "REMINDER_YELLOW_DAYS": env_int("REMINDER_YELLOW_DAYS", 10),
+    "REMINDER_ESCALATE_DAYS": env_int("REMINDER_ESCALATE_DAYS", 30),
+    "REMINDER_WORKING_DAYS": env_bool("REMINDER_WORKING_DAYS", False),
+    "REMINDER_FALLBACK_EMAIL": env_str("REMINDER_FALLBACK_EMAIL", ""),
+    "REMINDER_BATCH_SIZE": env_int("REMINDER_BATCH_SIZE", 200),
+    "REMINDER_MAX_ATTEMPTS": env_int("REMINDER_MAX_ATTEMPTS", 5),
+    # Evidence uploads (佐证材料).
+    "EVIDENCE_MAX_BYTES": env_int("EVIDENCE_MAX_MB", 20) * 1024 * 1024,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+if not DEBUG:
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"

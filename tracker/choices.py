@@ -1,0 +1,114 @@
+"""Enumerations of the rectification domain, with their Chinese labels."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.TextChoices):
+    CENTRAL = "central", _("中央")
+    PROVINCIAL = "provincial", _("省委")
+    CITY = "city", _("市委")
+    COUNTY = "county", _("县委")
+    DISTRICT = "district", _("区委")
+    OTHER = "other", _("其他")
+
+
+# How a notice spells a level, mapped to the code stored.
+LEVEL_WORDS = {
+    "中央": Level.CENTRAL,
+    "省委": Level.PROVINCIAL,
+    "市委": Level.CITY,
+    "县委": Level.COUNTY,
+    "区委": Level.DISTRICT,
+}
+
+
+class InspectionKind(models.TextChoices):
+    REGULAR = "regular", _("常规")
+    SPECIAL = "special", _("专项")
+    AD_HOC = "ad_hoc", _("机动")
+    RETURN_VISIT = "return_visit", _("回头看")
+
+
+KIND_WORDS = {
+    "常规": InspectionKind.REGULAR,
+    "专项": InspectionKind.SPECIAL,
+    "机动": InspectionKind.AD_HOC,
+    "回头看": InspectionKind.RETURN_VISIT,
+}
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("日")
+    MONTH = "month", _("月")
+
+
+class ProblemKind(models.TextChoices):
+    CATEGORY = "category", _("方面")
+    PROBLEM = "problem", _("问题")
+
+
+class TaskType(models.TextChoices):
+    IMMEDIATE = "immediate", _("立行立改")
+    DEADLINE = "deadline", _("限期整改")
+    LONG_TERM = "long_term", _("长期坚持")
+
+
+class TaskStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("未启动")
+    IN_PROGRESS = "in_progress", _("整改中")
+    BASICALLY_COMPLETED = "basically_completed", _("基本完成")
+    COMPLETED = "completed", _("已完成")
+    CLOSED = "closed", _("已销号")
+
+
+# Statuses that count as done: never overdue, counted in the completion rate.
+DONE_STATUSES = (TaskStatus.COMPLETED, TaskStatus.CLOSED)
+
+# What a notice's status word (folded by the parser) means for a task.
+NOTICE_STATUS_TO_TASK = {
+    "completed": TaskStatus.COMPLETED,
+    "basically_completed": TaskStatus.BASICALLY_COMPLETED,
+    "not_completed": TaskStatus.IN_PROGRESS,
+    "long_term": TaskStatus.IN_PROGRESS,
+}
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("创建")
+    STATUS = "status", _("状态变更")
+    DEADLINE = "deadline", _("时限变更")
+    OWNER = "owner", _("责任单位变更")
+    TYPE = "type", _("整改类型变更")
+    NOTE = "note", _("进展")
+    MEASURE = "measure", _("措施勾选")
+    EVIDENCE = "evidence", _("佐证材料")
+    CLOSEOUT_REQUESTED = "closeout_requested", _("申请销号")
+    CLOSEOUT_LEAD_APPROVED = "closeout_lead_approved", _("牵头单位审核通过")
+    CLOSEOUT_APPROVED = "closeout_approved", _("整改办审核通过")
+    CLOSEOUT_RETURNED = "closeout_returned", _("退回")
+    EXTENSION_REQUESTED = "extension_requested", _("申请延期")
+    EXTENSION_APPROVED = "extension_approved", _("延期批准")
+    EXTENSION_REFUSED = "extension_refused", _("延期驳回")
+    REOPENED = "reopened", _("重新打开")
+    REMINDER = "reminder", _("提醒")
+    IMPORTED = "imported", _("通报导入")
+
+
+class EventSource(models.TextChoices):
+    USER = "user", _("用户")
+    ADMIN = "admin", _("管理后台")
+    IMPORT = "import", _("通报导入")
+    LEDGER = "ledger", _("台账导入")
+    SWEEP = "sweep", _("提醒巡检")
+    SYSTEM = "system", _("系统")
+
+
+class UnitRole(models.TextChoices):
+    CLERK = "clerk", _("经办人")
+    LEAD = "lead", _("分管领导")
+
+
+class ScopeRole(models.TextChoices):
+    SUPERVISOR = "supervisor", _("整改办")
+    OBSERVER = "observer", _("纪检监督")

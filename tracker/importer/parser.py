@@ -1,0 +1,1588 @@
+"""Read a published rectification-progress notice (巡视/巡察整改进展情况的通报) into plain data.
+
+A pure function from text to dataclasses: no ORM, no I/O (except `read_notice`, which reads at
+most MAX_NOTICE_BYTES + 1 bytes of one file). The loader turns the result into rows.
+
+How a notice is read, in linear passes over its lines:
+
+1. fold widths (NFKC, so （一） = (一) and ： = :), split lines, drop page chrome (来源, 阅读量,
+   打印, 原文链接, 免责声明 …), find the title line and the signature (an organization line and a
+   date line near the end; everything after that date is page footer);
+2. if several lines name party organizations as section headings ("X党委:…"), split the notice
+   into one section per inspected organization;
+3. per section, build a heading tree from the numbering styles 一、 > (一) > 1. > (1) > ①
+   (plus 问题: / 问题一: / 【问题】 / 第一个问题 headings, nested where they first appear), with
+   flattened tables as blocks of rows;
+4. decide which parts of the tree are problems. Headings that say so ("针对…“…”问题",
+   "关于“…”问题的整改情况", "…的整改落实情况", a printed status, 问题: labels) and category
+   headings ("关于…方面") are evidence; a top-level section holding evidence is a wrapper whose
+   children are all problems (categories or problems); sections without evidence are preamble,
+   sections about 下一步 are closing. Under a problem, only headings that say they are problems
+   become sub-problems; other sub-headings are measures. Without any evidence at all, sections
+   whose children read as shortcomings (不到位, 不足, 缺乏 …) are taken as the problem list;
+5. read the facts from the introduction and the non-problem text: organization, round, group,
+   period, feedback and publication dates, declared totals and outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .numerals import CN_NUMERAL_CHARS, cn_to_int, parse_number
+from .text import (
+    STATUS_WORDS_RE,
+    core_org_name,
+    fold_status,
+    fold_task_type,
+    fold_width,
+    normalize_title,
+    org_names_match,
+    strip_trailing_punct,
+)
+
+__all__ = [
+    "MAX_NOTICE_BYTES",
+    "NoticeParseError",
+    "ParsedInspection",
+    "ParsedNotice",
+    "ParsedProblem",
+    "core_org_name",
+    "decode_notice",
+    "fold_status",
+    "normalize_title",
+    "org_names_match",
+    "parse_notice",
+    "read_notice",
+]
+
+MAX_NOTICE_BYTES = 5 * 1024 * 1024
+
+
+class NoticeParseError(ValueError):
+    """A notice that cannot be read; str() reads "name, line N: message"."""
+
+    def __init__(self, message: str, *, name: str | None = None, line: int | None = None):
+        self.message = message
+        self.name = name
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part for part in (self.name, f"line {self.line}" if self.line else None) if part
+        )
+        return f"{where}: {self.message}" if where else self.message
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------------------------
+
+_BINARY_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (perhaps a .docx)"),
+    (b"\xd0\xcf\x11\xe0", "an old Word/Excel document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
+def _line_of(data: bytes, pos: int) -> int:
+    return data.count(b"\n", 0, pos) + 1
+
+
+def decode_notice(data: bytes, *, name: str) -> str:
+    """Decode a notice file: UTF-8 (with or without BOM), else GB18030 (covers GBK/GB2312).
+
+    Raises NoticeParseError for oversize, empty, binary, undecodable and truncated input.
+    """
+    size = len(data)
+    if size > MAX_NOTICE_BYTES:
+        raise NoticeParseError(
+            f"file is {size:,} bytes, larger than the {MAX_NOTICE_BYTES // (1024 * 1024)} MB "
+            "limit for a notice",
+            name=name,
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and size % 2 == 0:
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise NoticeParseError(
+                f"UTF-16 text with undecodable bytes at byte {exc.start}", name=name
+            ) from None
+        return _check_decoded(text, name)
+    if not data.strip():
+        raise NoticeParseError("file is empty", name=name)
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            raise NoticeParseError(f"not a text file: looks like {what}", name=name)
+    head = data[:65536]
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise NoticeParseError(
+            "not a text file: contains NUL bytes (binary content)",
+            name=name,
+            line=_line_of(data, nul),
+        )
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls > max(8, len(head) // 20):
+        raise NoticeParseError(
+            f"not a text file: {controls} control characters in the first {len(head)} bytes",
+            name=name,
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as utf8_err:
+        if utf8_err.reason == "unexpected end of data" and utf8_err.end == len(data):
+            raise NoticeParseError(
+                "appears truncated: the file ends inside a UTF-8 multibyte character "
+                f"(byte {utf8_err.start})",
+                name=name,
+                line=_line_of(data, utf8_err.start),
+            ) from None
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as gb_err:
+            # Report the position of the decoder that got further: that is where the file goes
+            # wrong in the encoding it is most likely written in.
+            pos = max(utf8_err.start, gb_err.start)
+            raise NoticeParseError(
+                f"cannot be decoded as UTF-8 or GB18030: invalid bytes {data[pos : pos + 4]!r} "
+                f"at byte {pos}",
+                name=name,
+                line=_line_of(data, pos),
+            ) from None
+    return _check_decoded(text, name)
+
+
+def _check_decoded(text: str, name: str) -> str:
+    text = text.lstrip("\ufeff")
+    if not text.strip() or not fold_width(text).strip():
+        raise NoticeParseError("file is empty", name=name)
+    if "\x00" in text:
+        raise NoticeParseError("not a text file: contains NUL characters", name=name)
+    return text
+
+
+def read_notice(path: str | os.PathLike[str], *, name: str | None = None) -> str:
+    """Read and decode one notice file; an oversize file fails before it is read."""
+    label = name or os.fspath(path)
+    size = os.stat(path).st_size
+    if size > MAX_NOTICE_BYTES:
+        raise NoticeParseError(
+            f"file is {size:,} bytes, larger than the {MAX_NOTICE_BYTES // (1024 * 1024)} MB "
+            "limit for a notice",
+            name=label,
+        )
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_NOTICE_BYTES + 1)
+    return decode_notice(data, name=label)
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedProblem:
+    label: str | None
+    title: str
+    kind: str = "problem"
+    status: str | None = None
+    status_text: str | None = None
+    task_type: str | None = None
+    detail: str = ""
+    measures: list[str] = field(default_factory=list)
+    line: int = 0
+    children: list[ParsedProblem] = field(default_factory=list)
+
+    def iter_leaves(self):
+        if self.kind != "category" and not self.children:
+            yield self
+        for child in self.children:
+            yield from child.iter_leaves()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"label": self.label, "title": self.title}
+        if self.kind == "category":
+            out["kind"] = "category"
+        out["status"] = self.status
+        out["children"] = [c.to_json() for c in self.children]
+        return out
+
+
+@dataclass
+class ParsedInspection:
+    organization: str
+    aliases: list[str] = field(default_factory=list)
+    level: str | None = None
+    term: str | None = None
+    round_no: str | None = None
+    round: str | None = None
+    group: str | None = None
+    kind: str | None = None
+    start: str | None = None
+    end: str | None = None
+    feedback: datetime.date | None = None
+    declared: dict[str, int | float] = field(default_factory=dict)
+    problems: list[ParsedProblem] = field(default_factory=list)
+
+    @property
+    def leaf_problems(self) -> int:
+        return sum(1 for p in self.problems for _ in p.iter_leaves())
+
+    def iter_leaves(self):
+        for p in self.problems:
+            yield from p.iter_leaves()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "organization": self.organization,
+            "round": self.round,
+            "group": self.group,
+            "start": self.start,
+            "end": self.end,
+            "feedback": self.feedback.isoformat() if self.feedback else None,
+            "declared": dict(self.declared),
+            "problems": [p.to_json() for p in self.problems],
+            "leaf_problems": self.leaf_problems,
+        }
+
+
+@dataclass
+class ParsedNotice:
+    name: str
+    title: str | None = None
+    issuer: str | None = None
+    published: datetime.date | None = None
+    inspections: list[ParsedInspection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "published": self.published.isoformat() if self.published else None,
+            "inspections": [i.to_json() for i in self.inspections],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Patterns
+# --------------------------------------------------------------------------------------------
+
+CN = "一二三四五六七八九十百零〇两"
+NUMCH = CN_NUMERAL_CHARS
+NUM = rf"(\d+(?:\.\d+)?|[{NUMCH}]+)"
+
+# Heading label styles, tried in order. (style, regex); the regex yields label parts and text.
+_H_WENTI_BRACKET = re.compile(rf"^【\s*问题\s*([{CN}\d]{{0,4}})\s*】\s*[:]?\s*(.*)$")
+_H_WENTI = re.compile(rf"^问题\s*([{CN}\d]{{0,4}})\s*[:]\s*(.*)$")
+_H_DIGE = re.compile(rf"^第\s*([{CN}\d]{{1,4}})\s*(?:个|项|条|类)?问题\s*[:,]?\s*(?:是)?(.*)$")
+_H_PCN = re.compile(rf"^\(\s*([{CN}]{{1,4}})\s*\)\s*(.*)$")
+_H_PNUM = re.compile(r"^\(\s*(\d{1,3})\s*\)\s*(.*)$")
+_H_CIRC = re.compile(r"^([\u2460-\u2473])\s*(.*)$")
+_H_CN = re.compile(rf"^([{CN}]{{1,4}})\s*([、.])(?!\d)\s*(.*)$")
+_H_NUM = re.compile(r"^(\d{1,3})\s*([、.)])(?!\d)\s*(.*)$")
+
+_FIXED_RANK = {"cn": 10, "pcn": 20, "num": 30, "pnum": 40, "circ": 50}
+
+# Lines that are page furniture, never content.
+_CHROME_PREFIXES = (
+    "来源", "发布时间", "发布日期", "发布机构", "发文机关", "作者", "责任编辑", "编辑", "审核",
+    "阅读量", "阅读次数", "浏览次数", "点击数", "访问量", "字号", "字体", "打印", "关闭", "分享到",
+    "分享", "【打印", "【关闭", "原文链接", "[免责声明", "免责声明", "【字体", "扫一扫",
+    "扫描二维码", "相关链接", "上一篇", "下一篇", "网站地图", "首页", "当前位置", "您当前的位置",
+)  # fmt: skip
+_CHROME_WORDS = ("版权所有", "ICP备", "公网安备", "技术支持", "主办单位")
+_SOURCE_RE = re.compile(r"来源\s*[:]\s*([^\s:]{2,40}?)(?=\s|发布|时间|日期|阅读|$)")
+_PUBLISHED_RE = re.compile(
+    r"(?:发布时间|发布日期|发布于|发文日期|成文日期|时间|日期)\s*[:]?\s*(\d{4})\s*[-./年]\s*(\d{1,2})"
+    r"\s*[-./月]\s*(\d{1,2})"
+)
+_CONTACT_RE = re.compile(
+    r"^(?:欢迎|热忱欢迎|如有意见|如对.{0,20}有.{0,6}意见|联系(?:电话|方式|人|地址)\s*[:]|电话\s*[:]|"
+    r"邮政信箱|电子邮箱|电子信箱|邮箱\s*[:]|邮寄地址|通信地址|通讯地址|举报电话|意见建议请)"
+)
+_CLOSING_LINE_RE = re.compile(r"^(?:下一步|下步|今后|接下来|下阶段|下一阶段)")
+_CLOSING_HEADING_RE = re.compile(
+    r"下一步|下步工作|下一阶段|今后(?:工作|打算|努力|一个时期)|努力方向|工作打算|工作计划|后续工作"
+)
+_ORG_SUFFIX = r"(?:党工委|工作委员会|委员会|党委|党组|党总支|党支部|机关党委)"
+_ORG_LINE_RE = re.compile(rf"^([^\s,。;:、“”()]{{2,40}}?{_ORG_SUFFIX})$")
+_ORG_HEADING_RE = re.compile(rf"^([^\s,。;:、“”()]{{2,40}}?{_ORG_SUFFIX})\s*(?:[:]\s*(.*))?$")
+_TITLE_ORG_RE = re.compile(rf"^([^\s,。;:、“”]{{2,40}}?{_ORG_SUFFIX})关于")
+
+_YEAR = r"(\d{4}|[〇零○一二三四五六七八九]{4})\s*年"
+_MON = r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月"
+_DAY = r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"
+_DATE_ONLY_RE = re.compile(rf"^{_YEAR}\s*{_MON}\s*{_DAY}$")
+_ISO_DATE_ONLY_RE = re.compile(r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})$")
+_RANGE_RE = re.compile(
+    rf"(?:{_YEAR})?\s*{_MON}\s*(?:{_DAY})?\s*(?:至|到|—|–|-|~|－|一)\s*"
+    rf"(?:(?:{_YEAR})?\s*{_MON}\s*(?:{_DAY})?|{_DAY})"
+)
+_SINGLE_DATE_RE = re.compile(rf"(?:{_YEAR})?\s*{_MON}\s*{_DAY}")
+_YEAR_ONLY_RE = re.compile(_YEAR)
+
+_LEVEL = r"(?:中央|省委|自治区党委|市委|州委|盟委|地委|县委|区委|旗委)"
+_ROUND_RES = (
+    re.compile(rf"([{NUMCH}\d]{{1,3}}届)({_LEVEL})(第[{NUMCH}\d]{{1,4}}轮)"),
+    re.compile(rf"([{NUMCH}\d]{{1,3}}届)({_LEVEL})[^。]{{0,40}}?(第[{NUMCH}\d]{{1,4}}轮)"),
+    re.compile(rf"()({_LEVEL})(第[{NUMCH}\d]{{1,4}}轮)"),
+    re.compile(rf"()()(第[{NUMCH}\d]{{1,4}}轮)(?:常规|专项|机动|提级)?(?:巡视|巡察)"),
+)
+_GROUP_RE = re.compile(rf"({_LEVEL}?第[{NUMCH}\d]{{1,3}}(?:巡视|巡察)组)")
+_LEVEL_RE = re.compile(rf"({_LEVEL})")
+_KIND_RE = re.compile(r"(回头看|常规|专项|机动|提级|交叉)(?:巡视|巡察)?")
+
+_ORG_OBJECT_RE = re.compile(
+    r"对([^,。;对]{2,80}?)(?:开展|进行|实施)了?(?:为期[^,。]{1,8}的?)?(?:第[^,。]{1,4}轮)?"
+    r"(?:常规|专项|机动|提级|交叉)?(?:巡视|巡察)"
+)
+_ORG_FEEDBACK_RE = re.compile(r"向([^,。;向]{2,60}?)(?:党组织)?(?:集中)?反馈")
+_ALIAS_RE = re.compile(r"\(\s*(?:以下)?简称\s*[“\"']?([^”\"')]{1,20})[”\"']?\s*\)")
+_ALIAS_INLINE_RE = re.compile(r"(?:以下)?简称\s*[“\"]([^”\"]{1,20})[”\"]")
+
+# Heading text features.
+_STATUS_BRACKET_RE = re.compile(
+    rf"[(\[【]\s*((?:{STATUS_WORDS_RE}|立行立改|限期整改)(?:\s*[,、;/]\s*(?:{STATUS_WORDS_RE}|"
+    r"立行立改|限期整改))*)\s*[)\]】]"
+)
+_STATUS_FIELD_RE = re.compile(
+    rf"(?:整改|完成|办理|落实)?(?:情况|状态|进展|进度|结果)\s*[:]\s*({STATUS_WORDS_RE})"
+)
+_TYPE_FIELD_RE = re.compile(
+    r"(?:整改)?(?:类型|时限|方式|性质|期限)\s*[:]\s*(立行立改|限期整改|长期坚持)"
+)
+_STATUS_ONLY_RE = re.compile(rf"^\s*({STATUS_WORDS_RE})\s*[。.]?\s*$")
+_WRAP_ZHENDUI_Q = re.compile(r"^针对[^“”]{0,40}?“(.+)”\s*的?问题$")
+_WRAP_ZHENDUI = re.compile(r"^针对(?:[^“”]{0,20}?(?:指出|反馈|提出|发现)的)?([^“”]{2,}?)的?问题$")
+_WRAP_GUANYU_Q = re.compile(r"^关于[^“”]{0,30}?“(.+)”\s*的?问题\s*的?(?:整改|落实|进展)*(?:情况)?$")
+_WRAP_SUFFIX = re.compile(
+    r"^(?:关于)?(.{2,}?)(?:问题)?的?(?:整改落实情况|整改情况|整改进展情况|落实整改情况|整改落实进展情况|"
+    r"整改落实进展|整改完成情况)$"
+)
+_WRAPPERISH = re.compile(r"巡视|巡察|反馈意见|反馈问题|反馈的问题|整改工作|总体|集中整改|具体问题")
+_CATEGORY_RE = re.compile(
+    r"方面(?:的?(?:主要|突出|具体)?问题)?(?:的?(?:整改|落实)+(?:进展)?情况)?$"
+)
+_NEG_RE = re.compile(
+    r"不(?!断|仅|忘|折不扣|懈)|未|缺|差距|短板|薄弱|弱化|淡化|虚化|偏差|偏离|隐患|滞后|迟缓|松弛|松懈|"
+    r"松散|乏力|漏洞|流失|空置|空缺|较多|较高|较低|较大|单一|有待|亟需|亟待|欠缺|违规|违反|违纪|"
+    r"违法|存在.{0,8}问题|问题(?:突出|较多|依然|仍然|时有)|风险|失职|失责|失范|失察|失控|走样|"
+    r"打折扣|形式主义|官僚主义|低效|无序|混乱|随意|过多|过高|过低|过大|严重|错位|缺位|困难"
+)
+_MEASURE_NUMERALS = frozenset("一二三四五六七八九十")
+_MEASURE_BEFORE = frozenset("。;,:!? ")
+_BODY_MARKERS = (
+    "整改措施及成效|整改落实情况|整改进展情况|整改情况|整改措施|整改成效|整改进展|整改举措|落实情况|"
+    "完成情况|整改"
+)
+_BODY_MARKER_RE = re.compile(rf"^(?:【\s*)?(?:{_BODY_MARKERS})(?:\s*】)?\s*[:]\s*")
+_TABLE_SPLIT_PIPE = re.compile(r"\s*[|│┃]\s*")
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _to_int(s: str) -> int:
+    return cn_to_int(s)
+
+
+def _make_date(y: int, m: int, d: int | None) -> datetime.date | None:
+    try:
+        return datetime.date(y, m, d or 1)
+    except ValueError:
+        return None
+
+
+def _iso(y: int, m: int, d: int | None) -> str | None:
+    if _make_date(y, m, d) is None:
+        return None
+    return f"{y:04d}-{m:02d}-{d:02d}" if d else f"{y:04d}-{m:02d}"
+
+
+_OPEN = "“‘《(「『【"
+_CLOSE = "”’》)」』】"
+_SENTENCE_END = "。!?;"
+
+
+_SPLIT_CHARS_RE = re.compile("[" + re.escape(_OPEN + _CLOSE + _SENTENCE_END) + "]")
+
+
+def _split_sentence(text: str) -> tuple[str, str]:
+    """First sentence (ending at 。!?; outside quotes and brackets) and the rest."""
+    depth = 0
+    for m in _SPLIT_CHARS_RE.finditer(text):
+        ch = m.group()
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            if depth:
+                depth -= 1
+        elif depth == 0:
+            i = m.start()
+            return text[:i], text[i + 1 :].strip()
+    return text, ""
+
+
+def _strip_outer_quotes(s: str) -> str:
+    while len(s) >= 2 and s[0] in "“\"'‘" and s[-1] in "”\"'’":
+        inner = s[1:-1]
+        # Only when the opening quote closes at the very end ("“a”和“b”" keeps its quotes).
+        if "“" in inner or "”" in inner:
+            depth, ok = 0, True
+            for ch in inner:
+                if ch == "“":
+                    depth += 1
+                elif ch == "”":
+                    depth -= 1
+                    if depth < 0:
+                        ok = False
+                        break
+            if not ok:
+                break
+        s = inner.strip()
+    return s
+
+
+def _clean_title(s: str) -> str:
+    s = re.sub(r"\s+", " ", s).strip()
+    return strip_trailing_punct(_strip_outer_quotes(strip_trailing_punct(s)))
+
+
+def _unwrap_title(raw: str) -> str:
+    """The problem's own words, without 针对/关于 wrappers, quotes and trailing punctuation."""
+    s = strip_trailing_punct(raw)
+    for rx in (_WRAP_ZHENDUI_Q, _WRAP_GUANYU_Q):
+        m = rx.match(s)
+        if m:
+            return _clean_title(m.group(1))
+    m = _wrap_suffix(s)
+    if m and not _CATEGORY_RE.search(s):
+        return _clean_title(m.group(1))
+    m = _WRAP_ZHENDUI.match(s)
+    if m:
+        return _clean_title(m.group(1))
+    return _clean_title(s)
+
+
+def _wrap_suffix(s: str) -> re.Match[str] | None:
+    if not s.endswith(("情况", "进展")):
+        return None
+    return _WRAP_SUFFIX.match(s)
+
+
+def _is_explicit_title(s: str) -> bool:
+    s = strip_trailing_punct(s)
+    if s.startswith("针对"):
+        if _WRAP_ZHENDUI_Q.match(s) or _WRAP_ZHENDUI.match(s):
+            return True
+    elif s.startswith("关于") and _WRAP_GUANYU_Q.match(s):
+        return True
+    m = _wrap_suffix(s)
+    return bool(m) and not _CATEGORY_RE.search(s) and not _WRAPPERISH.search(m.group(1))
+
+
+def _is_wrapper_title(s: str) -> bool:
+    s = strip_trailing_punct(s)
+    if s.startswith(("针对", "关于")) and (_WRAP_ZHENDUI_Q.match(s) or _WRAP_GUANYU_Q.match(s)):
+        return False
+    m = _wrap_suffix(s)
+    return bool(m) and bool(_WRAPPERISH.search(m.group(1)))
+
+
+def _extract_measures(text: str) -> list[str]:
+    """一是…二是… items in a paragraph, in order (each list restarts at 一)."""
+    if "是" not in text:
+        return []
+    items: list[str] = []
+    expected = 1
+    starts: list[tuple[int, int]] = []
+    # Walk the 是 characters (str.find is much faster than a regex scan here) and look back
+    # for a numeral that follows punctuation or the start of the paragraph.
+    pos = text.find("是")
+    while pos >= 0:
+        k = pos
+        while k > 0 and pos - k < 3 and text[k - 1] in _MEASURE_NUMERALS:
+            k -= 1
+        if k < pos and (k == 0 or text[k - 1] in _MEASURE_BEFORE):
+            try:
+                n = cn_to_int(text[k:pos])
+            except ValueError:
+                n = 0
+            if n == expected or (n == 1 and expected > 1):
+                starts.append((k, pos + 1))
+                expected = n + 1
+        pos = text.find("是", pos + 1)
+    for i, (_s, e) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+        item = strip_trailing_punct(text[e:end].strip(" ,:"))
+        if item:
+            items.append(item)
+    return items
+
+
+# --------------------------------------------------------------------------------------------
+# Lines and the heading tree
+# --------------------------------------------------------------------------------------------
+
+
+class _Line:
+    __slots__ = ("_heading", "no", "raw", "text")
+
+    def __init__(self, no: int, text: str, raw: str):
+        self.no = no
+        self.text = text
+        self.raw = raw  # folded, tabs kept (for tables)
+        self._heading: Any = False
+
+    @property
+    def heading(self) -> tuple[str, str | None, str] | None:
+        if self._heading is False:
+            self._heading = _parse_heading(self.text) if self.text else None
+        return self._heading
+
+
+@dataclass
+class _Table:
+    line: int
+    rows: list[ParsedProblem]
+    categories: list[ParsedProblem] | None
+
+
+@dataclass
+class _Node:
+    style: str
+    rank: int
+    label: str | None
+    text: str
+    line: int
+    body: list[str] = field(default_factory=list)
+    children: list[_Node] = field(default_factory=list)
+    tables: list[_Table] = field(default_factory=list)
+    _head: tuple[str, str, list[str]] | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def head(self) -> tuple[str, str, list[str]]:
+        """(first sentence without status brackets, rest of the line, bracket contents)."""
+        if self._head is None:
+            first, rest = _split_sentence(self.text.strip())
+            # Status brackets sit in the title or right after it: "…问题(已完成)。" or
+            # "…问题。(已完成)"; looking only there keeps long inline bodies out of it.
+            brackets = [m.group(1) for m in _STATUS_BRACKET_RE.finditer(first)]
+            if brackets:
+                first = _STATUS_BRACKET_RE.sub("", first)
+            m = _STATUS_BRACKET_RE.match(rest) if rest[:1] in "([【" else None
+            while m:
+                brackets.append(m.group(1))
+                rest = rest[m.end() :].lstrip(" 。.,;")
+                m = _STATUS_BRACKET_RE.match(rest) if rest[:1] in "([【" else None
+            self._head = (first.strip(), rest, brackets)
+        return self._head
+
+    @property
+    def sentence(self) -> str:
+        s = self.memo.get("sentence")
+        if s is None:
+            s = self.memo["sentence"] = strip_trailing_punct(self.head[0])
+        return s
+
+    def status_words(self) -> list[str]:
+        words = list(self.head[2])
+        rest = self.head[1]
+        m = _STATUS_ONLY_RE.match(rest) if rest else None
+        if m:
+            words.append(m.group(1))
+        # "…问题。整改情况:已完成" on the heading line, right after the title.
+        near = self.text[: len(self.head[0]) + 40]
+        if "情况" in near or "状态" in near or "进" in near or "结果" in near:
+            m = _STATUS_FIELD_RE.search(near)
+            if m:
+                words.append(m.group(1))
+        for line in self.body[:6]:
+            m = _STATUS_FIELD_RE.match(line) or _TYPE_FIELD_RE.match(line)
+            if m:
+                words.append(m.group(1))
+        return words
+
+
+def _parse_heading(text: str) -> tuple[str, str | None, str] | None:
+    """(style, label as printed, text after the label) for a heading line, else None."""
+    c = text[0]
+    if c == "【":
+        m = _H_WENTI_BRACKET.match(text)
+        if m:
+            return "wenti", (f"【问题{m.group(1)}】" if m.group(1) else None), m.group(2)
+        return None
+    if c == "问":
+        m = _H_WENTI.match(text)
+        if m:
+            return "wenti", (f"问题{m.group(1)}" if m.group(1) else None), m.group(2)
+        return None
+    if c == "第":
+        m = _H_DIGE.match(text)
+        if m and m.group(2):
+            return "dige", text[: m.start(2)].rstrip(" :,是"), m.group(2)
+        return None
+    if c == "(":
+        m = _H_PCN.match(text)
+        if m:
+            return "pcn", f"({m.group(1)})", m.group(2)
+        m = _H_PNUM.match(text)
+        if m:
+            return "pnum", f"({m.group(1)})", m.group(2)
+        return None
+    if "\u2460" <= c <= "\u2473":
+        m = _H_CIRC.match(text)
+        return ("circ", m.group(1), m.group(2)) if m else None
+    if c.isdigit():
+        m = _H_NUM.match(text)
+        if m and m.group(3):
+            return "num", m.group(1) + m.group(2), m.group(3)
+        return None
+    if c in CN:
+        m = _H_CN.match(text)
+        if m and m.group(3) and not m.group(3).startswith(("是", "方面")):
+            return "cn", m.group(1) + m.group(2), m.group(3)
+    return None
+
+
+def _is_chrome(text: str) -> bool:
+    if len(text) >= 200:
+        return False
+    return text.startswith(_CHROME_PREFIXES) or any(w in text for w in _CHROME_WORDS)
+
+
+def _table_cells(raw: str) -> list[str] | None:
+    if "|" in raw or "│" in raw or "┃" in raw:
+        cells = _TABLE_SPLIT_PIPE.split(raw.strip().strip("|│┃").strip())
+    elif "\t" in raw:
+        cells = [c.strip() for c in raw.strip().split("\t")]
+    else:
+        return None
+    if len(cells) < 2:
+        return None
+    return cells
+
+
+_T_PROBLEM = re.compile(r"问题|事项|反馈意见")
+_T_STATUS = re.compile(r"完成情况|完成状态|整改状态|状态|整改进度|进度|进展|整改结果|是否完成")
+_T_STATUS_WEAK = re.compile(r"整改情况")
+_T_SERIAL = re.compile(r"^(?:序号|编号|No\.?|#)$", re.IGNORECASE)
+_T_MEASURE = re.compile(r"措施|举措|整改情况|整改内容|整改成效")
+_T_TYPE = re.compile(r"整改类型|类型|整改时限|时限|期限|整改方式")
+_T_CATEGORY = re.compile(r"方面|类别|分类|领域")
+
+
+def _read_table(lines: list[_Line], i: int, name: str) -> tuple[_Table, int] | None:
+    """A table whose header row is lines[i]; returns it and the index after its last row."""
+    header = _table_cells(lines[i].raw)
+    if not header or len(header) < 2:
+        return None
+    prob = stat = serial = meas = typ = cat = None
+    for j, h in enumerate(header):
+        h2 = h.replace(" ", "")
+        if serial is None and _T_SERIAL.match(h2):
+            serial = j
+        elif stat is None and _T_STATUS.search(h2) and not _T_PROBLEM.search(h2):
+            stat = j
+        elif cat is None and _T_CATEGORY.search(h2):
+            cat = j
+        elif prob is None and _T_PROBLEM.search(h2) and not _T_MEASURE.search(h2):
+            prob = j
+        elif typ is None and _T_TYPE.search(h2):
+            typ = j
+        elif meas is None and _T_MEASURE.search(h2):
+            meas = j
+    if stat is None:
+        for j, h in enumerate(header):
+            if j not in (prob, serial, cat, typ) and _T_STATUS_WEAK.search(h):
+                stat = j
+                if meas == j:
+                    meas = None
+                break
+    if prob is None or stat is None:
+        return None
+    sep_pipe = "\t" not in lines[i].raw or "|" in lines[i].raw
+    rows: list[ParsedProblem] = []
+    categories: list[ParsedProblem] = []
+    k = i + 1
+    while k < len(lines):
+        ln = lines[k]
+        if not ln.text:
+            k += 1
+            continue
+        cells = _table_cells(ln.raw)
+        if cells is None or (("|" in ln.raw) != sep_pipe and "\t" not in ln.raw):
+            break
+        k += 1
+        if all(re.fullmatch(r"[-:=+\s]*", c) for c in cells):
+            continue
+        cells += [""] * (len(header) - len(cells))
+
+        def cell(j: int | None, cells: list[str] = cells) -> str:
+            return cells[j].strip() if j is not None and j < len(cells) else ""
+
+        title_raw = cell(prob)
+        if not title_raw:
+            continue
+        status_text = cell(stat) or None
+        status = fold_status(status_text)
+        label = cell(serial) or None
+        if label and not re.fullmatch(rf"[\d{CN}]{{1,4}}[.、]?", label):
+            label = None
+        measures_text = cell(meas)
+        task_type = fold_task_type(cell(typ)) or fold_task_type(status_text)
+        problem = ParsedProblem(
+            label=label,
+            title=_unwrap_title(title_raw),
+            status=status,
+            status_text=status_text if status else None,
+            task_type=task_type,
+            detail=measures_text,
+            measures=_extract_measures(measures_text)
+            or [
+                strip_trailing_punct(x)
+                for x in re.split(r"[;；]", measures_text)
+                if strip_trailing_punct(x)
+            ],
+            line=ln.no,
+        )
+        group = cell(cat)
+        if cat is not None and group:
+            if not categories or categories[-1].title != _clean_title(group):
+                categories.append(
+                    ParsedProblem(
+                        label=None, title=_clean_title(group), kind="category", line=ln.no
+                    )
+                )
+            categories[-1].children.append(problem)
+        elif categories:
+            categories[-1].children.append(problem)
+        else:
+            rows.append(problem)
+    if not rows and not categories:
+        return None
+    return _Table(line=lines[i].no, rows=rows, categories=categories or None), k
+
+
+# --------------------------------------------------------------------------------------------
+# The parser
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Segment:
+    org: str | None
+    org_line: int | None
+    lines: list[_Line]
+
+
+class _NoticeReader:
+    def __init__(self, text: str, name: str):
+        self.name = name
+        self.notice = ParsedNotice(name=name)
+        folded = fold_width(text)
+        self.lines: list[_Line] = []
+        for no, raw in enumerate(folded.splitlines(), start=1):
+            t = raw.replace("\t", " ").strip()
+            if "  " in t:
+                t = re.sub(r"\s{2,}", " ", t)
+            self.lines.append(_Line(no, t, raw))
+        self.signature: str | None = None
+        self.source: str | None = None
+        self.nonproblem: list[str] = []
+
+    # -- pass 1: chrome, title, signature --------------------------------------------------
+    def _frame(self) -> list[_Line]:
+        lines = self.lines
+        notice = self.notice
+        content: list[_Line] = []
+        # The signature: the last date-only line, with the organization line above it.
+        sig_idx = None
+        for idx in range(len(lines) - 1, max(-1, len(lines) - 40), -1):
+            t = lines[idx].text
+            if t and (_DATE_ONLY_RE.match(t) or _ISO_DATE_ONLY_RE.match(t)):
+                sig_idx = idx
+                break
+        end = len(lines)
+        if sig_idx is not None:
+            end = sig_idx
+            date = self._date_from_line(lines[sig_idx].text)
+            j = sig_idx - 1
+            while j >= 0 and not lines[j].text:
+                j -= 1
+            if j >= 0 and _ORG_LINE_RE.match(lines[j].text.replace(" ", "")):
+                self.signature = lines[j].text.replace(" ", "")
+                end = j
+            self._sig_date = date
+        else:
+            self._sig_date = None
+            # No date: an organization line among the last lines is still a signature.
+            for j in range(len(lines) - 1, max(-1, len(lines) - 8), -1):
+                t = lines[j].text.replace(" ", "")
+                if t and _ORG_LINE_RE.match(t) and not _is_chrome(t):
+                    self.signature = t
+                    end = j
+                    break
+        title_done = False
+        for ln in lines[:end]:
+            t = ln.text
+            if not t:
+                continue
+            if _is_chrome(t):
+                self._read_chrome(t)
+                continue
+            if not title_done:
+                title_done = True
+                if (
+                    len(t) <= 120
+                    and "。" not in t
+                    and re.search(r"(?:通报|情况|公告|公示|报告|公开)$", t)
+                ):
+                    notice.title = t
+                    continue
+            content.append(ln)
+        # Chrome after the signature (publication date in a footer is rare but possible).
+        for ln in lines[end:]:
+            if ln.text and _is_chrome(ln.text):
+                self._read_chrome(ln.text)
+        if notice.published is None:
+            notice.published = self._sig_date
+        notice.issuer = self.source or self.signature
+        return content
+
+    def _read_chrome(self, t: str) -> None:
+        if self.source is None:
+            m = _SOURCE_RE.search(t)
+            if m:
+                self.source = m.group(1)
+        if self.notice.published is None:
+            m = _PUBLISHED_RE.search(t)
+            if m:
+                self.notice.published = _make_date(
+                    int(m.group(1)), int(m.group(2)), int(m.group(3))
+                )
+
+    @staticmethod
+    def _date_from_line(t: str) -> datetime.date | None:
+        m = _DATE_ONLY_RE.match(t)
+        if m:
+            try:
+                return _make_date(_to_int(m.group(1)), _to_int(m.group(2)), _to_int(m.group(3)))
+            except ValueError:
+                return None
+        m = _ISO_DATE_ONLY_RE.match(t)
+        if m:
+            return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return None
+
+    # -- pass 2: organization sections ------------------------------------------------------
+    def _segments(self, content: list[_Line]) -> list[_Segment]:
+        found: list[tuple[int, str]] = []
+        for idx, ln in enumerate(content):
+            t = ln.text
+            if len(t) > 100:
+                continue
+            h = ln.heading
+            candidate = h[2] if h and h[0] in ("cn", "pcn", "num") else t
+            m = _ORG_HEADING_RE.match(candidate)
+            if m and len(core_org_name(m.group(1))) >= 3 and not m.group(1).startswith("问题"):
+                found.append((idx, m.group(1)))
+        cores = {core_org_name(o) for _, o in found}
+        if len(found) < 2 or len(cores) < 2:
+            return [_Segment(None, None, content)]
+        segments = [_Segment(None, None, content[: found[0][0]])]
+        for n, (idx, org) in enumerate(found):
+            stop = found[n + 1][0] if n + 1 < len(found) else len(content)
+            segments.append(_Segment(org, content[idx].no, content[idx + 1 : stop]))
+        return segments
+
+    # -- pass 3: heading tree ---------------------------------------------------------------
+    def _tree(self, lines: list[_Line]) -> tuple[list[str], _Node, list[str]]:
+        """Intro lines, the root of the heading tree, and closing lines."""
+        root = _Node("root", -1, None, "", 0)
+        stack = [root]
+        intro: list[str] = []
+        closing: list[str] = []
+        dyn_rank: dict[str, int] = {}
+        in_closing = False
+        closing_rank = 10**6
+        i = 0
+        n = len(lines)
+        while i < n:
+            ln = lines[i]
+            t = ln.text
+            i += 1
+            if not t:
+                continue
+            if ("|" in ln.raw or "\t" in ln.raw) and not in_closing:
+                table = _read_table(lines, i - 1, self.name)
+                if table is not None:
+                    tbl, i = table
+                    stack[-1].tables.append(tbl)
+                    continue
+            h = ln.heading
+            if h is not None:
+                style, label, rest = h
+                if not rest.strip() and i < n:
+                    # A label alone on its line: the title is on the next line.
+                    while i < n and not lines[i].text:
+                        i += 1
+                    if i < n:
+                        rest = lines[i].text
+                        i += 1
+                if style in _FIXED_RANK:
+                    rank = _FIXED_RANK[style]
+                else:
+                    if style not in dyn_rank:
+                        dyn_rank[style] = stack[-1].rank + 5 if len(stack) > 1 else 5
+                    rank = dyn_rank[style]
+                if in_closing:
+                    # Closing text ("下一步,…", contact lines) ends at a heading at the level of
+                    # the one it followed, or higher; its own sub-points stay closing text.
+                    if rank <= closing_rank:
+                        in_closing = False
+                    else:
+                        closing.append(t)
+                        continue
+                node = _Node(style, rank, label, rest.strip(), ln.no)
+                while len(stack) > 1 and stack[-1].rank >= rank:
+                    stack.pop()
+                stack[-1].children.append(node)
+                stack.append(node)
+                continue
+            if in_closing or _CONTACT_RE.match(t) or _CLOSING_LINE_RE.match(t):
+                if not in_closing:
+                    in_closing = True
+                    closing_rank = stack[-1].rank if len(stack) > 1 else 10**6
+                closing.append(t)
+                continue
+            if len(stack) == 1:
+                intro.append(t)
+            else:
+                stack[-1].body.append(t)
+        return intro, root, closing
+
+    # -- pass 4: which nodes are problems ---------------------------------------------------
+    def _is_closing(self, node: _Node) -> bool:
+        v = node.memo.get("closing")
+        if v is None:
+            v = node.memo["closing"] = bool(_CLOSING_HEADING_RE.search(node.sentence[:30]))
+        return v
+
+    def _is_category(self, node: _Node) -> bool:
+        v = node.memo.get("category")
+        if v is None:
+            v = node.memo["category"] = self._category_test(node)
+        return v
+
+    def _category_test(self, node: _Node) -> bool:
+        s = node.sentence
+        if "方面" not in s:
+            return False
+        if not (_CATEGORY_RE.search(s) or (s.startswith("关于") and "方面" in s)):
+            return False
+        return any(not self._is_closing(c) for c in node.children) or any(
+            t.rows or t.categories for t in node.tables
+        )
+
+    def _is_explicit(self, node: _Node) -> bool:
+        v = node.memo.get("explicit")
+        if v is None:
+            v = node.memo["explicit"] = self._explicit_test(node)
+        return v
+
+    def _explicit_test(self, node: _Node) -> bool:
+        if node.style in ("wenti", "dige"):
+            return True
+        if node.head[2]:
+            return True
+        return _is_explicit_title(node.sentence)
+
+    def _evidence(self, node: _Node) -> bool:
+        """Does this node's subtree say it holds problems?"""
+        v = node.memo.get("evidence")
+        if v is None:
+            v = node.memo["evidence"] = self._evidence_test(node)
+        return v
+
+    def _evidence_test(self, node: _Node) -> bool:
+        if node.tables:
+            return True
+        for c in node.children:
+            if self._is_closing(c):
+                continue
+            if self._is_explicit(c) or self._is_category(c) or self._evidence(c):
+                return True
+        return False
+
+    def _problems(self, root: _Node) -> list[ParsedProblem]:
+        out: list[ParsedProblem] = []
+        for t in root.tables:
+            out.extend(t.categories or t.rows)
+        if self._evidence(root):
+            out.extend(self._unknown_level(root.children))
+        else:
+            out.extend(self._fallback(root.children))
+        return out
+
+    def _unknown_level(self, nodes: list[_Node]) -> list[ParsedProblem]:
+        """Siblings of which some are preamble, wrappers, closing, categories or problems."""
+        out: list[ParsedProblem] = []
+        kinds: list[str] = []
+        for node in nodes:
+            if self._is_closing(node):
+                kinds.append("closing")
+            elif self._is_category(node):
+                kinds.append("category")
+            elif _is_wrapper_title(node.sentence) and node.children:
+                kinds.append("wrapper")
+            elif self._is_explicit(node):
+                kinds.append("problem")
+            elif self._evidence(node):
+                # A shortcoming whose sub-headings are problems is a problem with sub-problems
+                # ("1.党建工作不到位。" over "(1)针对…问题"); anything else holding problems is a
+                # wrapper section ("二、整改落实情况").
+                if _NEG_RE.search(node.sentence) and any(
+                    self._is_explicit(c) for c in node.children
+                ):
+                    kinds.append("problem")
+                else:
+                    kinds.append("wrapper")
+            else:
+                kinds.append("other")
+        # A heading between problems is a problem too, even without a wrapper of its own.
+        marked = [k for k, kind in enumerate(kinds) if kind in ("problem", "category")]
+        if len(marked) >= 2:
+            for k in range(marked[0], marked[-1]):
+                if kinds[k] == "other":
+                    kinds[k] = "problem"
+        for node, kind in zip(nodes, kinds, strict=True):
+            if kind == "category":
+                out.append(self._category(node))
+            elif kind == "problem":
+                out.append(self._problem(node))
+            elif kind == "wrapper":
+                self._collect_text(node, own_only=True)
+                for t in node.tables:
+                    out.extend(t.categories or t.rows)
+                out.extend(self._wrapper_children(node.children))
+            else:
+                self._collect_text(node)
+        return out
+
+    def _wrapper_children(self, nodes: list[_Node]) -> list[ParsedProblem]:
+        out: list[ParsedProblem] = []
+        for node in nodes:
+            if self._is_closing(node):
+                self._collect_text(node)
+            elif self._is_category(node):
+                out.append(self._category(node))
+            elif _is_wrapper_title(node.sentence) and node.children:
+                self._collect_text(node, own_only=True)
+                out.extend(self._wrapper_children(node.children))
+            else:
+                out.append(self._problem(node))
+        return out
+
+    def _fallback(self, nodes: list[_Node]) -> list[ParsedProblem]:
+        """No heading says it is a problem: read shortcomings (不到位, 缺乏 …) as problems."""
+
+        def negative(node: _Node) -> bool:
+            return bool(_NEG_RE.search(node.sentence))
+
+        live = [n for n in nodes if not self._is_closing(n)]
+        out: list[ParsedProblem] = []
+        wrappers = []
+        for node in live:
+            kids = [c for c in node.children if not self._is_closing(c)]
+            if kids and sum(map(negative, kids)) * 2 >= len(kids):
+                wrappers.append(node)
+        if wrappers:
+            for node in nodes:
+                if node in wrappers:
+                    self._collect_text(node, own_only=True)
+                    out.extend(self._wrapper_children(node.children))
+                else:
+                    self._collect_text(node)
+            return out
+        negatives = [k for k, n in enumerate(nodes) if n in live and negative(n)]
+        if negatives and len(negatives) * 2 >= len(live):
+            first, last = negatives[0], negatives[-1]
+            for k, node in enumerate(nodes):
+                if first <= k <= last and node in live:
+                    out.append(self._problem(node))
+                else:
+                    self._collect_text(node)
+            return out
+        for node in nodes:
+            self._collect_text(node)
+        return out
+
+    def _collect_text(self, node: _Node, own_only: bool = False) -> None:
+        self.nonproblem.append(node.text)
+        self.nonproblem.extend(node.body)
+        if not own_only:
+            for c in node.children:
+                self._collect_text(c)
+
+    # -- converting nodes ---------------------------------------------------------------------
+    def _category(self, node: _Node) -> ParsedProblem:
+        children: list[ParsedProblem] = []
+        for t in node.tables:
+            children.extend(t.categories or t.rows)
+        children.extend(self._wrapper_children(node.children))
+        return ParsedProblem(
+            label=node.label,
+            title=_clean_title(node.sentence),
+            kind="category",
+            detail="\n".join(x for x in [node.head[1], *node.body] if x),
+            line=node.line,
+            children=children,
+        )
+
+    def _problem(self, node: _Node) -> ParsedProblem:
+        first, rest, _brackets = node.head
+        words = node.status_words()
+        status = status_text = task_type = None
+        for w in words:
+            st = fold_status(w)
+            if st and status is None:
+                status, status_text = st, _STATUS_FIELD_RE.sub(r"\1", w).split(",")[0]
+                # A bracket may hold "已完成,立行立改": keep the status word only.
+                for part in re.split(r"[,、;/]", w):
+                    if fold_status(part):
+                        status_text = part.strip()
+                        break
+            tt = fold_task_type(w)
+            if tt and task_type is None:
+                task_type = tt
+        if task_type is None and status == "long_term":
+            task_type = "long_term"
+        detail_parts: list[str] = []
+        if rest and not _STATUS_ONLY_RE.match(rest):
+            detail_parts.append(rest)
+        for line in node.body:
+            detail_parts.append(_BODY_MARKER_RE.sub("", line, count=1) or line)
+        measures: list[str] = []
+        for part in detail_parts:
+            measures.extend(_extract_measures(part))
+        children: list[ParsedProblem] = []
+        for t in node.tables:
+            children.extend(t.categories or t.rows)
+        for c in node.children:
+            if self._is_closing(c):
+                self._collect_text(c)
+            elif self._is_explicit(c):
+                children.append(self._problem(c))
+            else:
+                # A sub-heading that does not say it is a problem is a measure.
+                title = _clean_title(c.sentence)
+                if title:
+                    measures.append(title)
+                detail_parts.append(c.text)
+                detail_parts.extend(c.body)
+                for g in c.children:
+                    detail_parts.append(g.text)
+                    detail_parts.extend(g.body)
+        title = _unwrap_title(first)
+        return ParsedProblem(
+            label=node.label,
+            title=title,
+            kind="problem",
+            status=status,
+            status_text=status_text,
+            task_type=task_type,
+            detail="\n".join(detail_parts),
+            measures=measures,
+            line=node.line,
+            children=children,
+        )
+
+    # -- pass 5: facts ------------------------------------------------------------------------
+    def _facts(self, insp: ParsedInspection, intro: str, title: str) -> None:
+        for src in (title, intro):
+            if not src:
+                continue
+            for rx in _ROUND_RES:
+                m = rx.search(src)
+                if m:
+                    insp.term = m.group(1) or None
+                    insp.level = m.group(2) or None
+                    insp.round_no = m.group(3)
+                    if insp.term or insp.level:
+                        insp.round = "".join(x for x in m.groups() if x)
+                    break
+            if insp.round_no:
+                break
+        m = _GROUP_RE.search(intro) or _GROUP_RE.search(title)
+        if m:
+            insp.group = m.group(1)
+            if not _LEVEL_RE.match(insp.group):
+                lv = insp.level or (
+                    _LEVEL_RE.search(intro).group(1) if _LEVEL_RE.search(intro) else None
+                )
+                if lv:
+                    insp.group = lv + insp.group
+        if insp.level is None:
+            m = _LEVEL_RE.search(insp.group or "") or _LEVEL_RE.search(intro)
+            if m:
+                insp.level = m.group(1)
+        for sentence in intro.split("。"):
+            if "巡视" in sentence or "巡察" in sentence:
+                m = _KIND_RE.search(sentence)
+                if m:
+                    insp.kind = m.group(1)
+                    break
+        self._dates(insp, intro)
+
+    def _dates(self, insp: ParsedInspection, intro: str) -> None:
+        last_year: int | None = None
+        span: tuple[int, int] | None = None
+        end_date: datetime.date | None = None
+        for m in _RANGE_RE.finditer(intro):
+            sent_start = intro.rfind("。", 0, m.start()) + 1
+            sent_end = intro.find("。", m.end())
+            sentence = intro[sent_start : sent_end if sent_end >= 0 else len(intro)]
+            if not re.search(r"巡视|巡察|进驻|开展", sentence) or "征求" in sentence:
+                continue
+            g = m.groups()
+            try:
+                y1 = _to_int(g[0]) if g[0] else self._year_before(intro, m.start())
+                mo1 = _to_int(g[1])
+                d1 = _to_int(g[2]) if g[2] else None
+                if g[6] is not None:  # end given as a day only
+                    y2, mo2, d2 = y1, mo1, _to_int(g[6])
+                else:
+                    y2 = _to_int(g[3]) if g[3] else y1
+                    mo2 = _to_int(g[4])
+                    d2 = _to_int(g[5]) if g[5] else None
+            except (ValueError, TypeError):
+                continue
+            if y1 is None:
+                continue
+            if y2 == y1 and not g[3] and mo2 < mo1:
+                y2 += 1
+            start, end = _iso(y1, mo1, d1), _iso(y2, mo2, d2)
+            if start and end:
+                insp.start, insp.end = start, end
+                span = (m.start(), m.end())
+                last_year = y2
+                end_date = _make_date(y2, mo2, d2)
+                break
+        for sentence_match in re.finditer(r"[^。]*反馈[^。]*", intro):
+            sentence = sentence_match.group(0)
+            if "征求" in sentence:
+                continue
+            base = sentence_match.start()
+            for m in _SINGLE_DATE_RE.finditer(sentence):
+                pos = base + m.start()
+                if span and span[0] <= pos < span[1]:
+                    continue
+                try:
+                    y = _to_int(m.group(1)) if m.group(1) else None
+                    mo, d = _to_int(m.group(2)), _to_int(m.group(3))
+                except ValueError:
+                    continue
+                if y is None:
+                    y = self._year_before(intro, pos) or last_year
+                if y is None:
+                    continue
+                date = _make_date(y, mo, d)
+                if date and not m.group(1) and end_date and date < end_date:
+                    date = _make_date(y + 1, mo, d)
+                if date:
+                    insp.feedback = date
+                    return
+
+    @staticmethod
+    def _year_before(text: str, pos: int) -> int | None:
+        years = _YEAR_ONLY_RE.findall(text, 0, pos)
+        if not years:
+            return None
+        try:
+            return _to_int(years[-1])
+        except ValueError:
+            return None
+
+    def _organization(self, intro: str, title: str | None) -> tuple[str | None, list[str]]:
+        aliases: list[str] = []
+        for m in _ALIAS_RE.finditer(intro):
+            aliases.append(m.group(1).strip())
+        primary = None
+        for rx in (_ORG_OBJECT_RE, _ORG_FEEDBACK_RE):
+            for m in rx.finditer(intro):
+                cand = _ALIAS_RE.sub("", m.group(1))
+                cand = re.sub(r"[“”\"\s]", "", cand)
+                if re.search(rf"等\s*[\d{CN}]+\s*个", cand) or len(core_org_name(cand)) < 2:
+                    continue
+                if "巡视组" in cand or "巡察组" in cand:
+                    continue
+                primary = cand
+                break
+            if primary:
+                break
+        fuller = []
+        if title:
+            m = _TITLE_ORG_RE.match(title)
+            if m:
+                fuller.append(m.group(1))
+        if self.signature:
+            fuller.append(self.signature)
+        organization = primary
+        if primary:
+            for cand in fuller:
+                if org_names_match(cand, primary) and len(core_org_name(cand)) > len(
+                    core_org_name(organization or "")
+                ):
+                    organization = cand
+        elif fuller:
+            organization = fuller[0]
+        names = [primary, *fuller, *aliases]
+        out_aliases: list[str] = []
+        for a in names:
+            if (
+                a
+                and a != organization
+                and a not in out_aliases
+                and (a in aliases or (organization and org_names_match(a, organization)))
+            ):
+                out_aliases.append(a)
+        return organization, out_aliases
+
+    def _declared(self, text: str) -> dict[str, int | float]:
+        out: dict[str, int | float] = {}
+        # Status totals belong to the sentence that states the number of problems
+        # ("反馈的31个具体问题,目前已完成22个、基本完成7个…"); look there first.
+        # Status totals belong to a sentence about the problems fed back ("反馈的31个具体问题,
+        # 目前已完成22个、基本完成7个…"); prefer the one that also states the total, and never
+        # read them from sentences that do not mention 问题 ("完成一项、销号一项").
+        problem_sentences = [x for x in re.split(r"[。\n]", text) if "问题" in x]
+        problems_rx = next(rx for key, rx, _u in _DECLARED if key == "problems")
+        problem_sentences.sort(key=lambda x: problems_rx.search(x) is None)
+        for key, rx, unit in _DECLARED:
+            if key in out:
+                continue
+            keyword = _DECLARED_KEYWORDS.get(key)
+            if keyword:
+                words = (keyword,) if isinstance(keyword, str) else keyword
+                if not any(w in text for w in words):
+                    continue
+            m = None
+            if key in _TOTALS_KEYS:
+                for sentence in problem_sentences:
+                    m = rx.search(sentence)
+                    if m:
+                        break
+            else:
+                m = rx.search(text)
+            if not m:
+                continue
+            try:
+                value: int | float = parse_number(m.group(1))
+            except ValueError:
+                continue
+            if unit:
+                scale = m.group(2)
+                if scale == "亿":
+                    value = value * 10000
+                elif not scale:
+                    value = value / 10000
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                elif isinstance(value, float):
+                    value = round(value, 4)
+            out[key] = value
+        return out
+
+    # -- main -----------------------------------------------------------------------------------
+    def read(self) -> ParsedNotice:
+        notice = self.notice
+        content = self._frame()
+        segments = self._segments(content)
+        title = notice.title or ""
+        if segments[0].org is None and len(segments) == 1:
+            intro_lines, root, closing = self._tree(segments[0].lines)
+            intro = "".join(intro_lines)
+            self.nonproblem = list(intro_lines)
+            problems = self._problems(root)
+            self.nonproblem.extend(closing)
+            org, aliases = self._organization(intro, notice.title)
+            if not org:
+                raise NoticeParseError(
+                    "no inspected organization recognised (looked for 对…进行了巡视/巡察, "
+                    "a title naming the organization, and a signature)",
+                    name=self.name,
+                )
+            insp = ParsedInspection(organization=org, aliases=aliases)
+            self._facts(insp, intro, title)
+            insp.declared = self._declared("\n".join(self.nonproblem))
+            insp.problems = problems
+            notice.inspections.append(insp)
+        else:
+            shared_intro = "".join(ln.text for ln in segments[0].lines)
+            for seg in segments[1:]:
+                intro_lines, root, closing = self._tree(seg.lines)
+                self.nonproblem = list(intro_lines)
+                problems = self._problems(root)
+                self.nonproblem.extend(closing)
+                insp = ParsedInspection(organization=seg.org or "")
+                own_intro = "".join(intro_lines)
+                self._facts(insp, shared_intro + "。" + own_intro, title)
+                for m in _ALIAS_RE.finditer(own_intro):
+                    insp.aliases.append(m.group(1))
+                insp.declared = self._declared("\n".join(self.nonproblem))
+                insp.problems = problems
+                notice.inspections.append(insp)
+        total = sum(i.leaf_problems for i in notice.inspections)
+        if total == 0:
+            first_line = content[0].no if content else None
+            raise NoticeParseError(
+                "no problems recognised (expected numbered headings such as 一、/(一)/1., "
+                "问题: lines, 针对…问题 or 关于“…”问题的整改情况, or a table with a 问题 column)",
+                name=self.name,
+                line=first_line,
+            )
+        self._warn()
+        return notice
+
+    def _warn(self) -> None:
+        notice = self.notice
+        for insp in notice.inspections:
+            who = insp.organization if len(notice.inspections) > 1 else ""
+            prefix = f"{who}: " if who else ""
+            leaves = insp.leaf_problems
+            declared = insp.declared.get("problems")
+            if isinstance(declared, int) and declared != leaves:
+                notice.warnings.append(f"{prefix}declares {declared} problems, {leaves} published")
+            counted = [
+                insp.declared.get(k) for k in ("completed", "basically_completed", "not_completed")
+            ]
+            numbers = [c for c in counted if isinstance(c, int)]
+            if isinstance(declared, int) and len(numbers) == 3 and sum(numbers) != declared:
+                notice.warnings.append(
+                    f"{prefix}status totals add up to {sum(numbers)}, "
+                    f"not the {declared} problems declared"
+                )
+            for leaf in insp.iter_leaves():
+                if not leaf.title:
+                    notice.warnings.append(f"{prefix}line {leaf.line}: problem without a title")
+
+
+_TOTALS_KEYS = frozenset(
+    {"categories", "completed", "basically_completed", "not_completed", "long_term"}
+)
+_MONEY = r"\s*(万|亿)?元"
+_DECLARED_KEYWORDS: dict[str, str | tuple[str, ...]] = {
+    "problems": "问题",
+    "categories": "方面",
+    "completed": "",
+    "basically_completed": "完成",
+    "not_completed": "",
+    "long_term": "长期",
+    "lead_units": ("牵头单位", "牵头部门"),
+    "responsible_units": ("责任单位", "责任部门"),
+    "measures": ("整改措施", "整改举措", "整改任务"),
+    "party_discipline": "党纪",
+    "government_discipline": "政务处分",
+    "organizational_handling": "组织处理",
+    "admonishment": "诫勉",
+    "education_reminder": "",
+    "accountability": "问责",
+    "institutions": "",
+    "funds_returned_wan_yuan": "元",
+    "losses_recovered_wan_yuan": "挽回",
+    "completion_rate": "%",
+}
+_DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
+    (key, re.compile(rx), money)
+    for key, rx, money in (
+        (
+            "problems",
+            (
+                rf"(?:反馈|指出|交办|移交|发现|提出|涉及|梳理出?|共有?)[^。;,]{{0,20}}?{NUM}\s*(?:个|项|条)"
+                r"(?:具体|主要)?问题"
+            ),
+            False,
+        ),
+        ("categories", rf"{NUM}\s*(?:个|大)?方面(?:的)?{NUM}\s*(?:个|项|条)(?:具体)?问题", False),
+        (
+            "completed",
+            (
+                rf"(?<!基本)(?<!未)(?<!阶段性)(?:已经?|已全部|目前已)?(?:整改)?(?:完成|整改到位|办结|销号)"
+                rf"(?:整改)?\s*{NUM}\s*(?:个|项|条)"
+            ),
+            False,
+        ),
+        ("completed", rf"{NUM}\s*(?:个|项|条)(?:问题)?已(?:经)?(?:完成|整改到位)", False),
+        (
+            "basically_completed",
+            rf"(?:基本完成|阶段性完成|基本整改到位)(?:整改)?\s*{NUM}\s*(?:个|项|条)",
+            False,
+        ),
+        (
+            "not_completed",
+            rf"(?:未完成|尚未完成|正在整改|持续推进|整改中|正在推进)(?:整改)?(?:的)?\s*{NUM}\s*(?:个|项|条)",
+            False,
+        ),
+        ("long_term", rf"(?:需)?长期(?:坚持|推进|整改)(?:的)?\s*{NUM}\s*(?:个|项|条)", False),
+        ("lead_units", rf"{NUM}\s*个(?:整改)?牵头(?:单位|部门)", False),
+        ("responsible_units", rf"{NUM}\s*个(?:整改)?责任(?:单位|部门)", False),
+        ("measures", rf"{NUM}\s*(?:项|条|个)(?:具体)?整改(?:措施|举措|任务)", False),
+        ("measures", rf"整改(?:措施|举措)\s*{NUM}\s*(?:项|条)", False),
+        ("party_discipline", rf"党纪(?:政务)?处分\s*{NUM}\s*(?:人|名)", False),
+        ("government_discipline", rf"(?<!党纪)政务处分\s*{NUM}\s*(?:人|名)", False),
+        ("organizational_handling", rf"组织处理\s*{NUM}\s*(?:人|名)", False),
+        ("admonishment", rf"诫勉(?:谈话)?\s*{NUM}\s*(?:人|名)", False),
+        ("education_reminder", rf"(?:教育提醒|提醒谈话|批评教育)\s*{NUM}\s*(?:人|名)", False),
+        ("accountability", rf"问责\s*{NUM}\s*(?:人|名)", False),
+        (
+            "institutions",
+            (
+                rf"(?:建立|制定|出台|修订|完善|健全|新建|修改)[^。;]{{0,40}}?(?:制度|规章|办法)"
+                rf"(?:机制|文件|办法|规定)?\s*{NUM}\s*(?:项|份|个|部|件|条)"
+            ),
+            False,
+        ),
+        ("institutions", rf"建章立制\s*{NUM}\s*(?:项|份|个|部|件|条)", False),
+        (
+            "funds_returned_wan_yuan",
+            (
+                rf"(?:清退|退还|退缴|追缴|收缴|退回)(?:违规|违纪)?(?:款项|资金|款物|金额|费用)?"
+                rf"[^。;,]{{0,10}}?{NUM}{_MONEY}"
+            ),
+            True,
+        ),
+        ("losses_recovered_wan_yuan", rf"挽回[^。;,]{{0,10}}?(?:经济)?损失\s*{NUM}{_MONEY}", True),
+        (
+            "completion_rate",
+            r"(?:整改)?(?:完成率|整改率|销号率)(?:为|达到?|是)?\s*(\d+(?:\.\d+)?)\s*%",
+            False,
+        ),
+    )
+)
+
+
+def parse_notice(text: str, *, name: str = "<text>") -> ParsedNotice:
+    """Read a notice's text into a ParsedNotice.
+
+    Raises NoticeParseError (naming the file) when no inspected organization or no problems
+    can be recognised.
+    """
+    if not text or not text.strip():
+        raise NoticeParseError("notice is empty", name=name)
+    return _NoticeReader(text, name).read()

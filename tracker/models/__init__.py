@@ -1,0 +1,23 @@
+"""The data model, one module per part of the flow: orgs → inspections/notices → problems/tasks
+→ history."""
+
+from tracker.models.history import HistoryIsAppendOnly, TaskEvent
+from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
+from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
+from tracker.models.tasks import Measure, Problem, Task, local_today
+
+__all__ = [
+    "HistoryIsAppendOnly",
+    "Inspection",
+    "Measure",
+    "Membership",
+    "NoticeReport",
+    "Organization",
+    "Problem",
+    "ScopeAssignment",
+    "SourceNotice",
+    "Task",
+    "TaskEvent",
+    "Unit",
+    "local_today",
+]

@@ -1,0 +1,230 @@
+"""The problem tree and the rectification task that tracks each leaf problem."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tracker.choices import DONE_STATUSES, ProblemKind, TaskStatus, TaskType
+
+
+def local_today() -> datetime.date:
+    """Today in the project's time zone (Asia/Shanghai), the day deadlines are judged by."""
+    return timezone.localdate()
+
+
+class Problem(models.Model):
+    """A node of an inspection's problem tree: a category (方面), a problem or a sub-problem."""
+
+    inspection = models.ForeignKey(
+        "tracker.Inspection",
+        verbose_name=_("巡视巡察"),
+        on_delete=models.CASCADE,
+        related_name="problems",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+    )
+    kind = models.CharField(
+        _("类别"), max_length=16, choices=ProblemKind.choices, default=ProblemKind.PROBLEM
+    )
+    label = models.CharField(_("序号"), max_length=20, blank=True, help_text=_("如 (一)、1.、(3)"))
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    title = models.TextField(_("问题"))
+    # NFKC-folded title without punctuation or spaces: two notices' "same problem" match on it.
+    title_key = models.CharField(_("匹配键"), max_length=255, db_index=True, editable=False)
+    detail = models.TextField(_("整改情况"), blank=True)
+    sources = models.ManyToManyField(
+        "tracker.SourceNotice", verbose_name=_("来源通报"), blank=True, related_name="problems"
+    )
+
+    class Meta:
+        verbose_name = _("问题")
+        verbose_name_plural = _("问题")
+        ordering = ["inspection", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.label}{self.title}" if self.label else self.title
+
+    def save(self, *args, **kwargs) -> None:
+        from tracker.importer.parser import normalize_title
+
+        self.title_key = normalize_title(self.title)[:255]
+        super().save(*args, **kwargs)
+
+    def ancestors(self) -> list[Problem]:
+        """From the root down to the parent (a few rows: trees are two or three deep)."""
+        chain: list[Problem] = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+
+class TaskQuerySet(models.QuerySet):
+    """The one definition of overdue, no deadline and report due, for lists, dashboards and sweeps."""
+
+    def open(self):
+        return self.exclude(status__in=DONE_STATUSES)
+
+    def overdue(self, today: datetime.date | None = None):
+        """Deadline passed (in Asia/Shanghai) and not done; 长期坚持 is never overdue."""
+        today = today or local_today()
+        return self.open().filter(deadline__lt=today).exclude(task_type=TaskType.LONG_TERM)
+
+    def no_deadline(self):
+        return self.open().filter(deadline__isnull=True).exclude(task_type=TaskType.LONG_TERM)
+
+    def due_within(self, days: int, today: datetime.date | None = None):
+        """Open, not overdue, and due within ``days`` days from today (today included)."""
+        today = today or local_today()
+        return (
+            self.open()
+            .exclude(task_type=TaskType.LONG_TERM)
+            .filter(deadline__gte=today, deadline__lte=today + datetime.timedelta(days=days))
+        )
+
+    def report_due(self, today: datetime.date | None = None):
+        """长期坚持 tasks whose periodic progress report is due."""
+        today = today or local_today()
+        return self.open().filter(task_type=TaskType.LONG_TERM).filter(report_due_on__lte=today)
+
+
+class Task(models.Model):
+    """The trackable rectification task for one leaf problem: owner, deadline, status, measures."""
+
+    problem = models.OneToOneField(
+        Problem, verbose_name=_("问题"), on_delete=models.PROTECT, related_name="task"
+    )
+    inspection = models.ForeignKey(
+        "tracker.Inspection",
+        verbose_name=_("巡视巡察"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    owner_unit = models.ForeignKey(
+        "tracker.Unit",
+        verbose_name=_("责任主体"),
+        on_delete=models.PROTECT,
+        related_name="owned_tasks",
+    )
+    lead_unit = models.ForeignKey(
+        "tracker.Unit",
+        verbose_name=_("牵头单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_tasks",
+    )
+    responsible_units = models.ManyToManyField(
+        "tracker.Unit", verbose_name=_("责任单位"), blank=True, related_name="responsible_tasks"
+    )
+    lead_leader_name = models.CharField(_("牵头领导"), max_length=100, blank=True)
+    lead_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("牵头领导账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_tasks",
+    )
+    task_type = models.CharField(
+        _("整改类型"), max_length=16, choices=TaskType.choices, default=TaskType.DEADLINE
+    )
+    status = models.CharField(
+        _("整改状态"), max_length=24, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED
+    )
+    deadline = models.DateField(_("整改时限"), null=True, blank=True)
+    original_deadline = models.DateField(
+        _("原定时限"), null=True, blank=True, help_text=_("延期后保留的最初时限")
+    )
+    # For 长期坚持: the day the next periodic progress report is due.
+    report_due_on = models.DateField(_("下次报告日期"), null=True, blank=True)
+    progress = models.TextField(_("进展情况"), blank=True)
+    status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+    # Optimistic concurrency: every change bumps it; a save based on an older version is refused.
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("整改任务")
+        verbose_name_plural = _("整改任务")
+        ordering = ["inspection_id", "problem__order"]
+        indexes = [
+            models.Index(fields=["owner_unit", "status"]),
+            models.Index(fields=["inspection", "status"]),
+            models.Index(fields=["status", "deadline"]),
+            # Open work by deadline: overdue lists and the reminder sweep read only this.
+            models.Index(
+                fields=["deadline"],
+                name="task_open_deadline",
+                condition=~models.Q(status__in=["completed", "closed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.problem)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in DONE_STATUSES
+
+    def is_overdue(self, today: datetime.date | None = None) -> bool:
+        today = today or local_today()
+        return (
+            not self.is_done
+            and self.task_type != TaskType.LONG_TERM
+            and self.deadline is not None
+            and self.deadline < today
+        )
+
+    def days_overdue(self, today: datetime.date | None = None) -> int:
+        today = today or local_today()
+        return (today - self.deadline).days if self.is_overdue(today) else 0
+
+    @property
+    def has_no_deadline(self) -> bool:
+        return not self.is_done and self.task_type != TaskType.LONG_TERM and self.deadline is None
+
+    def is_report_due(self, today: datetime.date | None = None) -> bool:
+        today = today or local_today()
+        return (
+            not self.is_done
+            and self.task_type == TaskType.LONG_TERM
+            and self.report_due_on is not None
+            and self.report_due_on <= today
+        )
+
+
+class Measure(models.Model):
+    """One rectification measure of a task (一是…二是…), ticked off as it is done."""
+
+    task = models.ForeignKey(
+        Task, verbose_name=_("整改任务"), on_delete=models.CASCADE, related_name="measures"
+    )
+    order = models.PositiveIntegerField(_("顺序"), default=0)
+    text = models.TextField(_("措施"))
+    done = models.BooleanField(_("已完成"), default=False)
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("整改措施")
+        verbose_name_plural = _("整改措施")
+        ordering = ["task", "order"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -1,0 +1,164 @@
+"""Who may see and change what. Every view, export and download asks this module.
+
+Rules:
+- a clerk (经办人) or unit lead (分管领导) sees tasks where one of their units is the owner, the
+  lead unit or a responsible unit, and may act on them;
+- a supervisor (整改办) sees every task of the organizations or inspections they supervise (or
+  all, with an all-organizations scope) and may review and act on them;
+- an observer (纪检监督) sees like a supervisor and changes nothing;
+- a superuser sees and changes everything.
+Anything outside a user's scope is reported exactly like a missing object: ``Http404``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from tracker.choices import ScopeRole, UnitRole
+from tracker.models import Inspection, Membership, ScopeAssignment, Task
+
+
+@dataclass
+class Access:
+    """A user's roles and scope, read once per request (two small queries)."""
+
+    user: object
+
+    @cached_property
+    def _memberships(self) -> list[tuple[int, str]]:
+        if not self.user.is_authenticated:
+            return []
+        return list(Membership.objects.filter(user=self.user).values_list("unit_id", "role"))
+
+    @cached_property
+    def _scopes(self) -> list[ScopeAssignment]:
+        if not self.user.is_authenticated:
+            return []
+        return list(ScopeAssignment.objects.filter(user=self.user))
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user.is_authenticated and self.user.is_superuser)
+
+    @cached_property
+    def unit_ids(self) -> set[int]:
+        return {unit_id for unit_id, _role in self._memberships}
+
+    @cached_property
+    def lead_unit_ids(self) -> set[int]:
+        return {unit_id for unit_id, role in self._memberships if role == UnitRole.LEAD}
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.is_admin or any(s.role == ScopeRole.SUPERVISOR for s in self._scopes)
+
+    @property
+    def is_observer(self) -> bool:
+        return any(s.role == ScopeRole.OBSERVER for s in self._scopes)
+
+    @property
+    def is_unit_member(self) -> bool:
+        return bool(self._memberships)
+
+    def _scope_q(self, roles: tuple[str, ...], prefix: str = "") -> Q | None:
+        """Q over tasks (or inspections with prefix) covered by the user's scopes in ``roles``."""
+        q = Q(pk__in=[])
+        matched = False
+        for scope in self._scopes:
+            if scope.role not in roles:
+                continue
+            matched = True
+            if scope.all_organizations:
+                return Q()
+            if scope.organization_id:
+                q |= Q(**{f"{prefix}organization_id": scope.organization_id})
+            if scope.inspection_id:
+                q |= Q(**{f"{prefix}pk" if not prefix else f"{prefix}id": scope.inspection_id})
+        return q if matched else None
+
+    def _unit_q(self, unit_ids: set[int]) -> Q:
+        return (
+            Q(owner_unit_id__in=unit_ids)
+            | Q(lead_unit_id__in=unit_ids)
+            | Q(
+                pk__in=Task.responsible_units.through.objects.filter(unit_id__in=unit_ids).values(
+                    "task_id"
+                )
+            )
+        )
+
+    def tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
+        """Every task this user may see."""
+        qs = Task.objects.all() if qs is None else qs
+        if not self.user.is_authenticated:
+            return qs.none()
+        if self.is_admin:
+            return qs
+        q = Q(pk__in=[])
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR, ScopeRole.OBSERVER), prefix="inspection__")
+        if scope_q is not None:
+            q |= scope_q
+        if self.unit_ids:
+            q |= self._unit_q(self.unit_ids)
+        return qs.filter(q)
+
+    def supervised_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
+        """Tasks this user reviews as a supervisor (close-outs, extensions, reopening)."""
+        qs = Task.objects.all() if qs is None else qs
+        if self.is_admin:
+            return qs
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
+        return qs.none() if scope_q is None else qs.filter(scope_q)
+
+    def inspections(self) -> QuerySet[Inspection]:
+        """Inspections the user may see: supervised ones, and those holding the user's tasks."""
+        if self.is_admin:
+            return Inspection.objects.all()
+        q = Q(pk__in=[])
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR, ScopeRole.OBSERVER))
+        if scope_q is not None:
+            q |= scope_q
+        if self.unit_ids:
+            q |= Q(pk__in=self.tasks().values("inspection_id"))
+        return Inspection.objects.filter(q)
+
+    def is_task_unit_member(self, task: Task) -> bool:
+        """One of the user's units owns, leads or carries the task."""
+        if not self.unit_ids:
+            return False
+        if task.owner_unit_id in self.unit_ids or task.lead_unit_id in self.unit_ids:
+            return True
+        return task.responsible_units.filter(pk__in=self.unit_ids).exists()
+
+    def can_edit(self, task: Task) -> bool:
+        """May report progress on, upload evidence to, and request close-out of this task.
+
+        Observers never may; supervisors may on what they supervise; unit members on their units'.
+        """
+        return self.can_supervise(task) or self.is_task_unit_member(task)
+
+    def can_supervise(self, task: Task) -> bool:
+        return self.is_admin or self.supervised_tasks().filter(pk=task.pk).exists()
+
+    def can_lead_review(self, task: Task) -> bool:
+        """A lead of the task's lead unit (or owner unit when none) gives the first review."""
+        if self.can_supervise(task):
+            return True
+        unit_id = task.lead_unit_id or task.owner_unit_id
+        return unit_id in self.lead_unit_ids
+
+
+def access_for(user) -> Access:
+    return Access(user)
+
+
+def get_task_for_user(user, pk: int, qs: QuerySet[Task] | None = None) -> Task:
+    """The task if the user may see it; otherwise 404, exactly as if it did not exist."""
+    try:
+        return access_for(user).tasks(qs).get(pk=pk)
+    except (Task.DoesNotExist, ValueError, TypeError):
+        raise Http404("No task matches the given query.") from None
