@@ -1,0 +1,1 @@
+"""Thin views: each reads through tracker.permissions and writes through tracker.actions."""
