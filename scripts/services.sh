@@ -19,6 +19,15 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 
+# The database named in DATABASE_URL (tests create test_<name> beside it).
+db_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/rectify}"
+if [[ "$db_url" == postgres* ]]; then
+  db_name="${db_url##*/}"; db_name="${db_name%%\?*}"
+  if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db_name'" | grep -q 1; then
+    createdb -h 127.0.0.1 -U postgres "$db_name"
+  fi
+fi
+
 if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   echo "==> starting Redis"
   if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
