@@ -112,3 +112,38 @@ class UnitRole(models.TextChoices):
 class ScopeRole(models.TextChoices):
     SUPERVISOR = "supervisor", _("整改办")
     OBSERVER = "observer", _("纪检监督")
+
+
+class CloseoutStatus(models.TextChoices):
+    """Where a close-out request (申请销号) stands in the double review (双审核)."""
+
+    PENDING_LEAD = "pending_lead", _("待牵头单位审核")
+    PENDING_SUPERVISOR = "pending_supervisor", _("待整改办审核")
+    APPROVED = "approved", _("已销号")
+    RETURNED = "returned", _("已退回")
+
+
+class ReviewStage(models.TextChoices):
+    LEAD = "lead", _("牵头单位审核")
+    SUPERVISOR = "supervisor", _("整改办审核")
+
+
+class ReviewDecision(models.TextChoices):
+    APPROVED = "approved", _("通过")
+    RETURNED = "returned", _("退回")
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REFUSED = "refused", _("已驳回")
+
+
+# Evidence (佐证材料) types accepted, by the extension the content sniffing reports.
+EVIDENCE_TYPES = {
+    "pdf": "application/pdf",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
