@@ -188,6 +188,13 @@ RECTIFY = {
     "LONG_TERM_REPORT_DAYS": env_int("LONG_TERM_REPORT_DAYS", 90),
     # Warning lights: yellow when something falls due within this many days.
     "LAMP_YELLOW_DAYS": env_int("LAMP_YELLOW_DAYS", 10),
+    # Red light from this many overdue tasks; yellow also for 基本完成 past its deadline.
+    "LAMP_RED_OVERDUE": env_int("LAMP_RED_OVERDUE", 1),
+    "LAMP_YELLOW_BASIC_LATE": env_bool("LAMP_YELLOW_BASIC_LATE", True),
+    # Dashboard figures are cached under a key that changes with every task change (each change
+    # writes a history event); this bounds how long an edit of reference data (a unit's name,
+    # an inspection's level) can take to show.
+    "DASHBOARD_CACHE_SECONDS": env_int("DASHBOARD_CACHE_SECONDS", 300),
     # Reminder tiers, in days before (green, yellow) or after (escalated) the deadline.
     "REMINDER_GREEN_DAYS": env_int("REMINDER_GREEN_DAYS", 20),
     "REMINDER_YELLOW_DAYS": env_int("REMINDER_YELLOW_DAYS", 10),
@@ -196,6 +203,15 @@ RECTIFY = {
     "REMINDER_FALLBACK_EMAIL": env_str("REMINDER_FALLBACK_EMAIL", ""),
     "REMINDER_BATCH_SIZE": env_int("REMINDER_BATCH_SIZE", 200),
     "REMINDER_MAX_ATTEMPTS": env_int("REMINDER_MAX_ATTEMPTS", 5),
+    # A claimed digest whose sender died is taken over by the next run after this many seconds;
+    # a sender stops and releases its batch before its own lease runs out.
+    "REMINDER_LEASE_SECONDS": env_int("REMINDER_LEASE_SECONDS", 900),
+    # The daily sweep's wall-clock time: the hourly catch-up never plans a day before it.
+    "REMINDER_SWEEP_AT": (_sweep_hour, _sweep_minute),
+    # Retry after a temporary SMTP failure: this many seconds, doubled on each further attempt.
+    "REMINDER_RETRY_SECONDS": env_int("REMINDER_RETRY_SECONDS", 300),
+    # A digest lists at most this many tasks per tier (the counts stay exact) and links the rest.
+    "REMINDER_DIGEST_MAX_ITEMS": env_int("REMINDER_DIGEST_MAX_ITEMS", 30),
     # Evidence uploads (佐证材料).
     "EVIDENCE_MAX_BYTES": env_int("EVIDENCE_MAX_MB", 20) * 1024 * 1024,
 }

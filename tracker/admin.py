@@ -163,6 +163,13 @@ class SourceNoticeAdmin(FastChangelist):
     date_hierarchy = "published"
     readonly_fields = ("sha256", "imported_at", "imported_by", "warnings")
     inlines = [NoticeProblemsInline]
+    # The changelist carries the "导入通报" button: upload → preview → confirm.
+    change_list_template = "admin/tracker/sourcenotice/change_list.html"
+
+    def get_urls(self):
+        from tracker.importer.admin_upload import upload_urls
+
+        return upload_urls(self) + super().get_urls()
 
 
 class TaskLinkInline(ReadOnlyInline):
@@ -363,3 +370,143 @@ class TaskEventAdmin(FastChangelist):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- workspace workflow: evidence, close-out requests and reviews, extensions (read-only here:
+# they are written only through tracker.actions, which also writes the task's history).
+from tracker.models import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest  # noqa: E402
+
+
+class WorkflowReadOnly(FastChangelist):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(WorkflowReadOnly):
+    list_display = ("original_name", "task", "content_type", "size", "uploaded_by", "uploaded_at")
+    search_fields = ("original_name", "task__problem__title", "sha256")
+    list_select_related = ("task__problem", "uploaded_by")
+    # The stored path is not a link: files are downloaded through the permission-checked view.
+    exclude = ("file",)
+
+
+class CloseoutReviewInline(ReadOnlyInline):
+    model = CloseoutReview
+    fields = ("stage", "decision", "reviewer", "reviewed_at", "comment")
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(CloseoutRequest)
+class CloseoutRequestAdmin(WorkflowReadOnly):
+    list_display = ("task", "status", "requested_by", "requested_at", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("task__problem__title", "summary")
+    list_select_related = ("task__problem", "requested_by")
+    inlines = [CloseoutReviewInline]
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(WorkflowReadOnly):
+    list_display = (
+        "task",
+        "current_deadline",
+        "new_deadline",
+        "status",
+        "requested_by",
+        "decided_by",
+        "requested_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("task__problem__title", "reason")
+    list_select_related = ("task__problem", "requested_by", "decided_by")
+
+
+# --- reminders: read-only logs for administrators, failures filterable, a retry action ---------
+
+from tracker.models.reminders import (  # noqa: E402  (kept with its section)
+    DeliveryState,
+    ReminderDigest,
+    ReminderLog,
+    ReminderSweep,
+)
+
+
+class ReminderReadOnly(FastChangelist):
+    """Reminder records are written by the sweep only; administrators read them."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReminderDigest)
+class ReminderDigestAdmin(ReminderReadOnly):
+    list_display = (
+        "day",
+        "kind",
+        "recipient",
+        "state",
+        "attempts",
+        "no_contact",
+        "sent_at",
+        "next_attempt_at",
+        "error_excerpt",
+    )
+    list_filter = ("state", "kind", "no_contact", "day")
+    search_fields = ("recipient", "last_error")
+    date_hierarchy = "day"
+    actions = ["retry"]
+
+    @admin.display(description=_("最近错误"))
+    def error_excerpt(self, obj: ReminderDigest) -> str:
+        return obj.last_error[:80]
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(description=_("重新发送所选失败的提醒邮件"), permissions=["retry"])
+    def retry(self, request, queryset) -> None:
+        # Only failed rows: a sent digest is never sent again, a pending one is already queued.
+        count = queryset.filter(state=DeliveryState.FAILED).update(
+            state=DeliveryState.PENDING, attempts=0, next_attempt_at=None, claim_token=""
+        )
+        messages.success(request, _("已将 %d 封邮件重新排入发送队列。") % count)
+
+
+@admin.register(ReminderLog)
+class ReminderLogAdmin(ReminderReadOnly):
+    list_display = ("day", "recipient", "tier", "task", "no_contact", "sent_at", "digest_state")
+    list_filter = ("tier", "no_contact", "digest__state", "day")
+    search_fields = ("recipient", "task__problem__title")
+    date_hierarchy = "day"
+    list_select_related = ("task__problem", "digest")
+    raw_id_fields = ("task", "digest")
+
+    @admin.display(description=_("邮件状态"))
+    def digest_state(self, obj: ReminderLog) -> str:
+        return obj.digest.get_state_display()
+
+
+@admin.register(ReminderSweep)
+class ReminderSweepAdmin(ReminderReadOnly):
+    list_display = ("day", "kind", "tasks", "reminders", "digests", "planned_at")
+    list_filter = ("kind",)

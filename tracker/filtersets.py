@@ -5,11 +5,47 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import Level, TaskStatus, TaskType
+from tracker.choices import DONE_STATUSES, Level, TaskStatus, TaskType
 from tracker.models import Inspection, Problem, Task, Unit, local_today
+
+SORT_CHOICES = [
+    ("urgency", _("紧急程度")),
+    ("deadline", _("时限由近到远")),
+    ("-deadline", _("时限由远到近")),
+    ("-updated", _("最近更新")),
+    ("status", _("整改状态")),
+    ("problem", _("问题顺序")),
+]
+
+
+def order_tasks(queryset, sort: str = "urgency"):
+    """Order tasks for a list. ``urgency``: overdue first, then open tasks by nearest deadline,
+    then open ones without a deadline (长期坚持, unknown), then done ones; ``pk`` breaks ties so
+    that offset pages never repeat or skip a row."""
+    if sort == "urgency":
+        from tracker.selectors import overdue_q  # the one definition of overdue, as a Q
+
+        today = local_today()
+        rank = Case(
+            When(overdue_q(today), then=Value(0)),
+            When(Q(status__in=DONE_STATUSES), then=Value(3)),
+            When(Q(deadline__isnull=True) | Q(task_type=TaskType.LONG_TERM), then=Value(2)),
+            default=Value(1),
+        )
+        return queryset.annotate(urgency=rank).order_by(
+            "urgency", F("deadline").asc(nulls_last=True), "pk"
+        )
+    fields = {
+        "deadline": [F("deadline").asc(nulls_last=True), "pk"],
+        "-deadline": [F("deadline").desc(nulls_last=True), "-pk"],
+        "-updated": ["-updated_at", "-pk"],
+        "status": ["status", F("deadline").asc(nulls_last=True), "pk"],
+        "problem": ["inspection_id", "problem__order", "pk"],
+    }
+    return queryset.order_by(*fields.get(sort, fields["problem"]))
 
 
 class TaskFilterSet(django_filters.FilterSet):
@@ -41,6 +77,20 @@ class TaskFilterSet(django_filters.FilterSet):
         label=_("单位"), queryset=Unit.objects.none(), method="filter_unit"
     )
     q = django_filters.CharFilter(label=_("搜索"), method="filter_text")
+    # Dashboard drill-downs: the exact owner (责任主体) a per-unit figure counts, a category by
+    # its wording across inspections, and the day "overdue" and "due within" are judged on.
+    owner_unit = django_filters.NumberFilter(label=_("责任主体"), field_name="owner_unit_id")
+    category_title = django_filters.CharFilter(
+        label=_("问题类别名称"), method="filter_category_title"
+    )
+    uncategorized = django_filters.BooleanFilter(
+        label=_("未分类"), field_name="problem__parent", lookup_expr="isnull"
+    )
+    as_of = django_filters.DateFilter(label=_("统计日期"), method="filter_as_of")
+    # Ordering last: applied after every filter above. Absent = the caller's own order.
+    sort = django_filters.ChoiceFilter(
+        label=_("排序"), choices=SORT_CHOICES, method="filter_sort", empty_label=None
+    )
 
     class Meta:
         model = Task
@@ -59,20 +109,37 @@ class TaskFilterSet(django_filters.FilterSet):
                 organization__inspections__in=inspections
             ).distinct()
 
+    def today(self):
+        """The as-of day (统计日期) when given and valid, else today in Asia/Shanghai."""
+        data = getattr(self.form, "cleaned_data", None) or {}
+        return data.get("as_of") or local_today()
+
+    def filter_as_of(self, queryset, name, value):
+        return queryset  # read by today(); it filters nothing by itself
+
+    def filter_category_title(self, queryset, name, value):
+        if not value:
+            return queryset
+        # A leaf's category is its top-level ancestor (parent, or grandparent when deeper).
+        return queryset.filter(
+            Q(problem__parent__parent__isnull=True, problem__parent__title=value)
+            | Q(problem__parent__parent__isnull=False, problem__parent__parent__title=value)
+        )
+
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        overdue = queryset.overdue(local_today())
+        overdue = queryset.overdue(self.today())
         return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
 
     def filter_no_deadline(self, queryset, name, value):
         return queryset.no_deadline() if value else queryset
 
     def filter_report_due(self, queryset, name, value):
-        return queryset.report_due(local_today()) if value else queryset
+        return queryset.report_due(self.today()) if value else queryset
 
     def filter_due_within(self, queryset, name, value):
-        return queryset if value is None else queryset.due_within(int(value), local_today())
+        return queryset if value is None else queryset.due_within(int(value), self.today())
 
     def filter_category(self, queryset, name, value):
         if not value:
@@ -90,6 +157,9 @@ class TaskFilterSet(django_filters.FilterSet):
             | Q(lead_unit=value)
             | Q(pk__in=Task.responsible_units.through.objects.filter(unit=value).values("task_id"))
         )
+
+    def filter_sort(self, queryset, name, value):
+        return order_tasks(queryset, value) if value else queryset
 
     def filter_text(self, queryset, name, value):
         value = value.strip()

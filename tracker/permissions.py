@@ -8,6 +8,11 @@ Rules:
 - an observer (纪检监督) sees like a supervisor and changes nothing;
 - a superuser sees and changes everything.
 Anything outside a user's scope is reported exactly like a missing object: ``Http404``.
+
+404 or 403: a user who cannot *see* a task (or its evidence, or an export of it) gets 404, as if
+it did not exist, for GET and POST alike. A user who can see it but may not make a change (an
+observer posting a progress update, a clerk trying to approve a close-out) gets 403: the change
+functions in ``tracker.actions`` ask this module and raise ``NotAllowed``, the views translate it.
 """
 
 from __future__ import annotations
@@ -65,7 +70,11 @@ class Access:
         return bool(self._memberships)
 
     def _scope_q(self, roles: tuple[str, ...], prefix: str = "") -> Q | None:
-        """Q over tasks (or inspections with prefix) covered by the user's scopes in ``roles``."""
+        """Q over tasks (or inspections with prefix) covered by the user's scopes in ``roles``.
+
+        None when the user holds no such scope; a Q matching every row (``pk__isnull=False``,
+        not the empty ``Q()``, which vanishes when OR-ed) for an all-organizations scope.
+        """
         q = Q(pk__in=[])
         matched = False
         for scope in self._scopes:
@@ -73,7 +82,7 @@ class Access:
                 continue
             matched = True
             if scope.all_organizations:
-                return Q()
+                return Q(pk__isnull=False)
             if scope.organization_id:
                 q |= Q(**{f"{prefix}organization_id": scope.organization_id})
             if scope.inspection_id:
@@ -162,3 +171,39 @@ def get_task_for_user(user, pk: int, qs: QuerySet[Task] | None = None) -> Task:
         return access_for(user).tasks(qs).get(pk=pk)
     except (Task.DoesNotExist, ValueError, TypeError):
         raise Http404("No task matches the given query.") from None
+
+
+def closeouts_to_review(access: Access):
+    """Pending close-out requests this user reviews, oldest first: the lead-review stage for
+    leads of the lead unit (owner unit when none); both stages for supervisors."""
+    from tracker.choices import CloseoutStatus
+    from tracker.models import CloseoutRequest
+
+    qs = CloseoutRequest.objects.pending().select_related(
+        "task__problem", "task__owner_unit", "task__inspection__organization", "requested_by"
+    )
+    q = Q(pk__in=[])
+    if access.is_supervisor:
+        q |= Q(task__in=access.supervised_tasks())
+    if access.lead_unit_ids:
+        q |= Q(status=CloseoutStatus.PENDING_LEAD) & (
+            Q(task__lead_unit_id__in=access.lead_unit_ids)
+            | Q(task__lead_unit__isnull=True, task__owner_unit_id__in=access.lead_unit_ids)
+        )
+    return qs.filter(q).order_by("requested_at", "pk")
+
+
+def extensions_to_review(access: Access):
+    """Pending extension requests a supervisor decides, oldest first."""
+    from tracker.models import ExtensionRequest
+
+    if not access.is_supervisor:
+        return ExtensionRequest.objects.none()
+    return (
+        ExtensionRequest.objects.pending()
+        .filter(task__in=access.supervised_tasks())
+        .select_related(
+            "task__problem", "task__owner_unit", "task__inspection__organization", "requested_by"
+        )
+        .order_by("requested_at", "pk")
+    )

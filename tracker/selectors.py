@@ -7,12 +7,33 @@ Everything here is a grouped query over ``Task`` using the one definition of ove
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections import defaultdict
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone, translation
 
-from tracker.choices import DONE_STATUSES, TaskStatus, TaskType
-from tracker.models import Inspection, Task, local_today
+from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
+from tracker.lamps import LAMP_ORDER, LampRules, due_soon_q, lamp, lamp_aggregates
+from tracker.models import Inspection, Problem, Task, TaskEvent, Unit, local_today
 
 
 def status_counts(tasks: QuerySet[Task]) -> dict[str, int]:
@@ -98,3 +119,390 @@ def inspection_summaries(
         totals["overdue"] += extra[inspection.pk]["overdue"]
         totals["no_deadline"] += extra[inspection.pk]["no_deadline"]
     return {"as_of": today.isoformat(), "totals": totals, "inspections": rows}
+
+
+# --- the supervisors' dashboard ------------------------------------------------------------
+#
+# Each function below is one grouped query (Count/Sum/Min with filter=) over the task queryset
+# it is given: already narrowed to the user's scope by tracker.permissions and to the chosen
+# scope by the TaskFilterSet. Python only walks the grouped rows (statuses, units, inspections,
+# categories, weeks), never the tasks.
+
+DASHBOARD_HISTORY_WEEKS = 26
+DUE_SOON_WINDOWS = (7, 30)
+
+# History events that carry a status in old_value/new_value (as tracker.actions writes them).
+STATUS_EVENT_KINDS = (
+    EventKind.CREATED,
+    EventKind.STATUS,
+    EventKind.CLOSEOUT_APPROVED,
+    EventKind.CLOSEOUT_RETURNED,
+    EventKind.REOPENED,
+    EventKind.IMPORTED,
+)
+
+
+def _done_labels() -> list[str]:
+    """How history spells 已完成/已销号: actions store the label in the language then active."""
+    labels = set()
+    for language in [code for code, _name in settings.LANGUAGES] + [settings.LANGUAGE_CODE]:
+        with translation.override(language):
+            labels.update(str(TaskStatus(s).label) for s in DONE_STATUSES)
+    return sorted(labels)
+
+
+def _days_overdue(today: datetime.date) -> Sum:
+    late = ExpressionWrapper(
+        Value(today, output_field=DateField()) - F("deadline"), output_field=DurationField()
+    )
+    return Sum(late, filter=overdue_q(today))
+
+
+def _days(value: datetime.timedelta | int | None) -> int:
+    if value is None:
+        return 0
+    return value.days if isinstance(value, datetime.timedelta) else int(value)
+
+
+GROUP_COUNTS = (
+    "total",
+    *(f"status_{s}" for s in TaskStatus.values),
+    "overdue",
+    "due_soon",
+    "basic_late",
+    "no_deadline",
+    "report_due",
+    *(f"due_{d}" for d in DUE_SOON_WINDOWS),
+    "days_overdue",
+)
+
+
+def scope_groups(tasks: QuerySet[Task], today: datetime.date, rules: LampRules) -> list[dict]:
+    """One scan of the scope, grouped by (owner unit, inspection, type), every count filtered.
+
+    Totals, units, inspections and types are folded from these group rows (at most units ×
+    inspections × 3, far fewer than tasks), so a million tasks are read once, not four times.
+    """
+    aggregates = {f"status_{s}": Count("id", filter=Q(status=s)) for s in TaskStatus.values}
+    aggregates.update(
+        total=Count("id"),
+        no_deadline=Count("id", filter=no_deadline_q()),
+        report_due=Count(
+            "id",
+            filter=~Q(status__in=DONE_STATUSES)
+            & Q(task_type=TaskType.LONG_TERM, report_due_on__lte=today),
+        ),
+        days_overdue=_days_overdue(today),
+        oldest_deadline=Min("deadline", filter=overdue_q(today)),
+        **{f"due_{d}": Count("id", filter=due_soon_q(today, d)) for d in DUE_SOON_WINDOWS},
+        **lamp_aggregates(today, rules),
+    )
+    rows = list(
+        tasks.order_by()
+        .values("owner_unit_id", "inspection_id", "task_type")
+        .annotate(**aggregates)
+    )
+    for row in rows:
+        row["days_overdue"] = _days(row["days_overdue"])
+    return rows
+
+
+def _fold(groups: list[dict], key: str | None) -> dict:
+    """Sum group rows by ``key`` (None: one total); the oldest overdue deadline is the minimum."""
+    folded: dict = {}
+    for row in groups:
+        k = row[key] if key else None
+        target = folded.get(k)
+        if target is None:
+            folded[k] = {f: row[f] for f in GROUP_COUNTS} | {
+                "oldest_deadline": row["oldest_deadline"]
+            }
+            continue
+        for f in GROUP_COUNTS:
+            target[f] += row[f]
+        if row["oldest_deadline"] and (
+            target["oldest_deadline"] is None or row["oldest_deadline"] < target["oldest_deadline"]
+        ):
+            target["oldest_deadline"] = row["oldest_deadline"]
+    return folded
+
+
+def _done(row: dict) -> int:
+    return row[f"status_{TaskStatus.COMPLETED}"] + row[f"status_{TaskStatus.CLOSED}"]
+
+
+def dashboard_totals(
+    tasks: QuerySet[Task],
+    today: datetime.date,
+    rules: LampRules,
+    groups: list[dict] | None = None,
+) -> dict:
+    """Totals for the scope: by status, rate, overdue, due soon, no deadline, reports due."""
+    groups = scope_groups(tasks, today, rules) if groups is None else groups
+    row = _fold(groups, None).get(None) or dict.fromkeys(GROUP_COUNTS, 0)
+    by_status = {s: row[f"status_{s}"] for s in TaskStatus.values}
+    done = _done(row)
+    return {
+        "total": row["total"],
+        "overdue": row["overdue"],
+        "due_soon": row["due_soon"],
+        "basic_late": row["basic_late"],
+        "no_deadline": row["no_deadline"],
+        "report_due": row["report_due"],
+        **{f"due_{d}": row[f"due_{d}"] for d in DUE_SOON_WINDOWS},
+        "by_status": by_status,
+        "done": done,
+        "basically_completed": by_status[TaskStatus.BASICALLY_COMPLETED],
+        # 未完成 in notices: neither completed nor basically completed.
+        "not_completed": by_status[TaskStatus.NOT_STARTED] + by_status[TaskStatus.IN_PROGRESS],
+        "completion_rate": completion_rate(done, row["total"]),
+        "lamp": lamp(row, rules),
+    }
+
+
+def unit_rows(
+    tasks: QuerySet[Task],
+    today: datetime.date,
+    rules: LampRules,
+    groups: list[dict] | None = None,
+) -> list[dict]:
+    """Per owner unit (责任主体): open, overdue, days overdue, due soon, light; red first."""
+    groups = scope_groups(tasks, today, rules) if groups is None else groups
+    folded = _fold(groups, "owner_unit_id")
+    names = dict(Unit.objects.filter(pk__in=list(folded)).values_list("pk", "name"))
+    rows = []
+    for unit_id, r in folded.items():
+        oldest = r["oldest_deadline"]
+        rows.append(
+            {
+                "id": unit_id,
+                "name": names.get(unit_id, ""),
+                "total": r["total"],
+                "open": r["total"] - _done(r),
+                "overdue": r["overdue"],
+                "due_soon": r["due_soon"],
+                "basic_late": r["basic_late"],
+                "days_overdue": r["days_overdue"],
+                "longest_overdue": (today - oldest).days if oldest else 0,
+                "lamp": lamp(r, rules),
+            }
+        )
+    rows.sort(key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], -r["due_soon"], r["name"]))
+    return rows
+
+
+def inspection_rows(
+    tasks: QuerySet[Task],
+    today: datetime.date,
+    rules: LampRules,
+    groups: list[dict] | None = None,
+) -> list[dict]:
+    """Per inspection: tracked versus declared, completion, overdue and its light; red first."""
+    groups = scope_groups(tasks, today, rules) if groups is None else groups
+    folded = _fold(groups, "inspection_id")
+    rows = []
+    for inspection in Inspection.objects.filter(pk__in=list(folded)).select_related("organization"):
+        r = folded[inspection.pk]
+        declared = inspection.declared.get("problems") if inspection.declared else None
+        done = _done(r)
+        rows.append(
+            {
+                "id": inspection.pk,
+                "name": str(inspection),
+                "organization": inspection.organization.name,
+                "round": inspection.round_name,
+                "group": inspection.group,
+                "total": r["total"],
+                "done": done,
+                "overdue": r["overdue"],
+                "due_soon": r["due_soon"],
+                "declared": declared,
+                "declared_gap": None if declared is None else declared - r["total"],
+                "completion_rate": completion_rate(done, r["total"]),
+                "lamp": lamp(r, rules),
+            }
+        )
+    rows.sort(key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], r["name"]))
+    return rows
+
+
+def category_rows(tasks: QuerySet[Task], today: datetime.date) -> list[dict]:
+    """Per category (方面): a leaf's top-level ancestor (its parent, or grandparent if deeper)."""
+    grouped = list(
+        tasks.order_by()
+        .values("problem__parent_id")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status__in=DONE_STATUSES)),
+            overdue=Count("id", filter=overdue_q(today)),
+        )
+    )
+    parents = {
+        p["pk"]: p
+        for p in Problem.objects.filter(
+            pk__in=[r["problem__parent_id"] for r in grouped if r["problem__parent_id"]]
+        ).values("pk", "title", "parent_id", "parent__title")
+    }
+    merged: dict[int | None, dict] = {}
+    for r in grouped:
+        parent = parents.get(r["problem__parent_id"])
+        # Same rule as TaskFilterSet.filter_category_title: the top-level ancestor.
+        if parent is None:
+            key, title = None, ""
+        elif not parent["parent_id"]:
+            key, title = parent["pk"], parent["title"]
+        else:
+            key, title = parent["parent_id"], parent["parent__title"]
+        row = merged.setdefault(
+            key, {"id": key, "title": title, "total": 0, "done": 0, "overdue": 0}
+        )
+        for field in ("total", "done", "overdue"):
+            row[field] += r[field]
+    # Categories are per inspection; offices compare them by their wording across inspections.
+    by_title: dict[str, dict] = {}
+    for row in merged.values():
+        entry = by_title.setdefault(
+            row["title"], {"title": row["title"], "ids": [], "total": 0, "done": 0, "overdue": 0}
+        )
+        if row["id"] is not None:
+            entry["ids"].append(row["id"])
+        for field in ("total", "done", "overdue"):
+            entry[field] += row[field]
+    rows = sorted(by_title.values(), key=lambda r: (-r["total"], r["title"]))
+    for row in rows:
+        row["ids"].sort()
+        row["completion_rate"] = completion_rate(row["done"], row["total"])
+    return rows
+
+
+def type_rows(
+    tasks: QuerySet[Task],
+    today: datetime.date,
+    rules: LampRules | None = None,
+    groups: list[dict] | None = None,
+) -> list[dict]:
+    """Per type (立行立改 / 限期整改 / 长期坚持): totals, done, overdue, reports due."""
+    rules = rules or LampRules.from_settings()
+    groups = scope_groups(tasks, today, rules) if groups is None else groups
+    folded = _fold(groups, "task_type")
+    rows = []
+    for value, label in TaskType.choices:
+        r = folded.get(value) or dict.fromkeys(GROUP_COUNTS, 0)
+        done = _done(r)
+        rows.append(
+            {
+                "task_type": value,
+                "label": label,
+                "total": r["total"],
+                "done": done,
+                "overdue": r["overdue"],
+                "report_due": r["report_due"],
+                "completion_rate": completion_rate(done, r["total"]),
+            }
+        )
+    return rows
+
+
+def completion_history(
+    tasks: QuerySet[Task], as_of: datetime.date, weeks: int = DASHBOARD_HISTORY_WEEKS
+) -> list[dict]:
+    """Tasks and completed tasks at the end of each of the last ``weeks`` weeks, from history.
+
+    Every status event moves the done count by done(new) − done(old); a 'created' event adds a
+    task. Summing those per week and accumulating gives each task's status as of that week,
+    without stored snapshots that could drift from the history.
+    """
+    done = _done_labels()
+    tz = timezone.get_current_timezone()
+    end = datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time(), tz)
+    # Weeks end on the as-of day: week k (0 = oldest) holds the 7 days up to week_ends[k].
+    status_kind = Q(kind__in=STATUS_EVENT_KINDS)
+    delta = Case(
+        When(status_kind & Q(new_value__in=done) & ~Q(old_value__in=done), then=Value(1)),
+        When(status_kind & Q(old_value__in=done) & ~Q(new_value__in=done), then=Value(-1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    events = TaskEvent.objects.filter(created_at__lt=end)
+    if tasks.query.where:
+        # A scope narrower than everything: only its tasks' events (a semi-join).
+        events = events.filter(task__in=tasks.order_by().values("pk"))
+    # One scan: per day in Asia/Shanghai (a few hundred rows), folded into weeks in Python.
+    per_day = (
+        events.annotate(day=TruncDate("created_at", tzinfo=tz))
+        .order_by()
+        .values("day")
+        .annotate(created=Count("id", filter=Q(kind=EventKind.CREATED)), done=Sum(delta))
+    )
+    week_ends = [as_of - datetime.timedelta(weeks=weeks - 1 - k) for k in range(weeks)]
+    created_by_week = [0] * weeks
+    done_by_week = [0] * weeks
+    before = {"created": 0, "done": 0}
+    for r in per_day:
+        k = weeks - 1 - (as_of - r["day"]).days // 7
+        if k < 0:
+            before["created"] += r["created"]
+            before["done"] += r["done"] or 0
+        elif k < weeks:
+            created_by_week[k] += r["created"]
+            done_by_week[k] += r["done"] or 0
+    total, completed = before["created"] or 0, before["done"] or 0
+    rows = []
+    for k, week_end in enumerate(week_ends):
+        total += created_by_week[k]
+        completed += done_by_week[k]
+        rows.append(
+            {
+                "week_end": week_end,
+                "total": total,
+                "done": completed,
+                "completion_rate": completion_rate(completed, total),
+            }
+        )
+    return rows
+
+
+def dashboard_version() -> tuple[int, int]:
+    """Changes whenever any task changes: every change appends a history event (a new id)."""
+    return (
+        Task.objects.aggregate(m=Max("id"))["m"] or 0,
+        TaskEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+    )
+
+
+def dashboard(
+    tasks: QuerySet[Task], today: datetime.date | None = None, *, use_cache: bool = True
+) -> dict:
+    """Everything the dashboard shows for a scope, cached until the next task change.
+
+    The cache key holds the exact SQL of the scoped, filtered queryset, the as-of day, the lamp
+    rules and ``dashboard_version()``, so any status, deadline, owner or type change (each
+    writes a history event) or a new task yields a new key: a cached page is never stale about
+    tasks. Reference-data edits (a unit renamed) show within DASHBOARD_CACHE_SECONDS.
+    """
+    today = today or local_today()
+    rules = LampRules.from_settings()
+
+    def compute() -> dict:
+        groups = scope_groups(tasks, today, rules)
+        return {
+            "as_of": today,
+            "totals": dashboard_totals(tasks, today, rules, groups),
+            "units": unit_rows(tasks, today, rules, groups),
+            "inspections": inspection_rows(tasks, today, rules, groups),
+            "categories": category_rows(tasks, today),
+            "types": type_rows(tasks, today, rules, groups),
+            "history": completion_history(tasks, today),
+            "rules": rules,
+        }
+
+    if not use_cache:
+        return compute()
+    sql, params = tasks.order_by().values("pk").query.sql_with_params()
+    raw = repr((sql, params, today, rules, dashboard_version(), translation.get_language()))
+    key = "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+    data = cache.get(key)
+    if data is None:
+        data = compute()
+        cache.set(key, data, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
+    return data

@@ -1,17 +1,38 @@
 """URLs of the tracker app. Each area keeps its routes in its own section."""
 
 from django.urls import path
-from django.views.generic import RedirectView
+
+from tracker.views import workspace
 
 app_name = "tracker"
 
 # --- workspace: task list, task page, progress, evidence, close-out, extensions, review queue
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="task_list"),
+    path("", workspace.task_list, name="task_list"),
+    path("tasks/<int:pk>/", workspace.task_detail, name="task_detail"),
+    path("tasks/<int:pk>/progress/", workspace.task_progress, name="task_progress"),
+    path(
+        "tasks/<int:pk>/evidence/<int:evidence_pk>/",
+        workspace.evidence_download,
+        name="evidence_download",
+    ),
+    path("tasks/<int:pk>/closeout/", workspace.closeout_request, name="closeout_request"),
+    path("tasks/<int:pk>/closeout/review/", workspace.closeout_review, name="closeout_review"),
+    path("tasks/<int:pk>/extension/", workspace.extension_request, name="extension_request"),
+    path("tasks/<int:pk>/extension/decide/", workspace.extension_decide, name="extension_decide"),
+    path("tasks/<int:pk>/reopen/", workspace.task_reopen, name="task_reopen"),
+    path("review/", workspace.review_queue, name="review_queue"),
 ]
 
 # --- dashboard and ledger export/import
-urlpatterns += []
+from tracker.views import dashboard, ledger  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("ledger/export/", ledger.ledger_export, name="ledger_export"),
+    path("ledger/upload/", ledger.ledger_upload, name="ledger_upload"),
+    path("ledger/confirm/", ledger.ledger_confirm, name="ledger_confirm"),
+]
 
 # --- notice import (admin upload lives in the admin)
 urlpatterns += []

@@ -4,7 +4,9 @@
 from tracker.models.history import HistoryIsAppendOnly, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
+from tracker.models.reminders import ReminderDigest, ReminderLog, ReminderSweep
 from tracker.models.tasks import Measure, Problem, Task, local_today
+from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
 
 __all__ = [
     "HistoryIsAppendOnly",
@@ -21,3 +23,5 @@ __all__ = [
     "Unit",
     "local_today",
 ]
+__all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
+__all__ += ["ReminderDigest", "ReminderLog", "ReminderSweep"]

@@ -174,6 +174,13 @@ class Task(models.Model):
                 name="task_open_deadline",
                 condition=~models.Q(status__in=["completed", "closed"]),
             ),
+            # Open 长期坚持 work by report date: the reminder sweep's "progress report due".
+            models.Index(
+                fields=["report_due_on"],
+                name="task_open_report_due",
+                condition=models.Q(task_type="long_term")
+                & ~models.Q(status__in=["completed", "closed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,161 @@
+"""Forms of the workspace. They validate input only; the rules (who, which transition, what a
+close-out needs) live in ``tracker.actions``. Every form that changes a task carries the task's
+``version`` so that a save based on a stale page is refused instead of overwriting."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from tracker import actions
+from tracker.evidence import check_upload
+from tracker.models import Task
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleEvidenceField(forms.FileField):
+    """Several files in one input; each checked by content, size and name."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        errors: list[ValidationError] = []
+        for upload in files:
+            try:
+                check_upload(upload)
+            except ValidationError as error:
+                errors.append(error)
+        if errors:
+            raise ValidationError(errors)
+        return list(files)
+
+
+class VersionedForm(forms.Form):
+    """Carries the task version the user saw (optimistic concurrency)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, task: Task, **kwargs):
+        self.task = task
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("version", task.version)
+        super().__init__(*args, **kwargs)
+
+
+class ProgressForm(VersionedForm):
+    """进展更新: a note, measure ticks, a status move within the allowed ones, evidence files."""
+
+    measures = forms.TypedMultipleChoiceField(
+        label=_("整改措施"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(
+        label=_("进展情况"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("本次推进的工作、取得的成效")}),
+    )
+    status = forms.ChoiceField(label=_("整改状态"), required=False)
+    files = MultipleEvidenceField(
+        label=_("佐证材料"),
+        help_text=_("PDF、JPG、PNG、DOCX、XLSX,可多选"),
+        widget=MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.docx,.xlsx"}),
+    )
+
+    def __init__(self, *args, task: Task, measures=None, **kwargs):
+        super().__init__(*args, task=task, **kwargs)
+        measures = list(task.measures.all()) if measures is None else measures
+        self.fields["measures"].choices = [(m.pk, m.text) for m in measures]
+        self.fields["measures"].initial = [m.pk for m in measures if m.done]
+        self.fields["status"].choices = [
+            (task.status, task.get_status_display()),
+            *[
+                (value, label)
+                for value, label in task._meta.get_field("status").choices
+                if value in actions.allowed_statuses(task)
+            ],
+        ]
+        self.fields["status"].initial = task.status
+
+
+class CloseoutRequestForm(VersionedForm):
+    summary = forms.CharField(
+        label=_("整改情况总结"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+    no_evidence_reason = forms.CharField(
+        label=_("无佐证材料的说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("没有上传佐证材料时必须填写"),
+        max_length=2000,
+    )
+
+
+class CloseoutReviewForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label=_("审核意见"),
+        choices=[("approve", _("审核通过")), ("return", _("退回"))],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("退回时必须填写理由"),
+        max_length=2000,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "return" and not data.get("comment", "").strip():
+            self.add_error("comment", _("退回须填写理由。"))
+        return data
+
+
+class ExtensionRequestForm(VersionedForm):
+    new_deadline = forms.DateField(
+        label=_("申请延至"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(
+        label=_("延期理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
+class ExtensionDecisionForm(VersionedForm):
+    decision = forms.ChoiceField(
+        label=_("审批意见"),
+        choices=[("approve", _("批准延期")), ("refuse", _("驳回"))],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("说明"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("驳回时必须填写理由"),
+        max_length=2000,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "refuse" and not data.get("comment", "").strip():
+            self.add_error("comment", _("驳回须填写理由。"))
+        return data
+
+
+class ReopenForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("重新打开的理由"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("如:回头看发现问题仍然存在"),
+        max_length=2000,
+    )

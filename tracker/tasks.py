@@ -1,0 +1,70 @@
+"""Celery tasks for reminders. They take ids and ISO dates, never model instances, and every one
+of them is safe to run twice or at the same time as itself (claims, unique rows).
+
+``acks_late`` and ``task_reject_on_worker_lost`` are set globally (settings): a task whose worker
+dies is delivered again, and the claim lease decides who sends.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import shared_task
+from django.conf import settings
+
+from tracker import reminders
+from tracker.models import local_today
+
+
+def _day(value: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(value) if value else local_today()
+
+
+def _fan_out(day: datetime.date) -> int:
+    """Queue the day's sendable digests as send_digest(ids) batches; returns how many batches."""
+    ids = reminders.claimable_ids(day)
+    size = settings.RECTIFY["REMINDER_BATCH_SIZE"]
+    batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+    for batch in batches:
+        send_digest.delay(batch)
+    return len(batches)
+
+
+@shared_task(name="tracker.tasks.daily_sweep")
+def daily_sweep(day: str | None = None) -> dict:
+    """Plan today's reminders (idempotent) and queue their sending."""
+    the_day = _day(day)
+    sweep = reminders.plan_day(the_day)
+    reminders.expire(the_day)
+    return {"day": the_day.isoformat(), "digests": sweep.digests, "batches": _fan_out(the_day)}
+
+
+@shared_task(name="tracker.tasks.catch_up_sweep")
+def catch_up_sweep(day: str | None = None) -> dict:
+    """Send only what the daily run could not: retries that are due and abandoned claims.
+
+    If the daily run never happened today (beat or worker down at that time), plan the day
+    now, but never before the configured sweep time.
+    """
+    the_day = _day(day)
+    planned = False
+    if not reminders.is_planned(the_day) and (day or reminders.sweep_time_passed()):
+        reminders.plan_day(the_day)
+        planned = True
+    reminders.expire(the_day)
+    return {"day": the_day.isoformat(), "planned": planned, "batches": _fan_out(the_day)}
+
+
+@shared_task(name="tracker.tasks.weekly_summary")
+def weekly_summary(day: str | None = None) -> dict:
+    """One summary per supervisor for the current week, then queue the sending."""
+    the_day = _day(day)
+    sweep = reminders.plan_weekly(the_day)
+    return {"day": the_day.isoformat(), "digests": sweep.digests, "batches": _fan_out(the_day)}
+
+
+@shared_task(name="tracker.tasks.send_digest")
+def send_digest(ids: list[int]) -> dict:
+    """Claim these digests (those nobody else holds) and send them over one SMTP connection."""
+    report = reminders.deliver(ids=ids)
+    return {"sent": len(report.sent), "retried": report.retried, "failed": report.failed}

@@ -1,0 +1,234 @@
+"""The supervisors' dashboard: one page, one scope, every figure a link to the tasks behind it.
+
+The scope (all, a level, an inspection, an organization, a unit) and the as-of day are
+TaskFilterSet parameters, so a dashboard URL is shareable and each drill-down link is the same
+query string plus one or two parameters the task list understands.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+
+from tracker import selectors
+from tracker.choices import DONE_STATUSES, Level, TaskStatus
+from tracker.filtersets import TaskFilterSet
+from tracker.lamps import LAMP_LABELS
+from tracker.models import Organization, Unit
+from tracker.permissions import Access, access_for
+
+# Parameters of the page itself, not of the scope: never carried into drill-down links.
+PAGE_PARAMS = ("sort", "page", "fmt")
+OPEN_STATUSES = [s for s in TaskStatus.values if s not in DONE_STATUSES]
+TOP_UNITS = 20
+TOP_INSPECTIONS = 50
+
+
+class Drill:
+    """Builds task-list (or export) URLs: the dashboard's scope plus the figure's own filter."""
+
+    def __init__(self, base: QueryDict, url: str):
+        self.base = base.copy()
+        for name in PAGE_PARAMS:
+            self.base.pop(name, None)
+        self.url = url
+
+    def __call__(self, **params) -> str:
+        query = self.base.copy()
+        for name, value in params.items():
+            query.setlist(name, [str(v) for v in value] if isinstance(value, list) else [value])
+        encoded = query.urlencode()
+        return f"{self.url}?{encoded}" if encoded else self.url
+
+
+def _may_see_dashboard(access: Access) -> bool:
+    return access.is_admin or access.is_supervisor or access.is_observer or access.is_unit_member
+
+
+def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
+    """Attach the drill-down URL of every figure (in the view: URLs are not cached data)."""
+    totals = data["totals"]
+    yellow_days = data["rules"].yellow_days
+    links = {
+        "total": drill(),
+        "done": drill(status=list(DONE_STATUSES)),
+        "basically_completed": drill(status=[TaskStatus.BASICALLY_COMPLETED]),
+        "not_completed": drill(status=[TaskStatus.NOT_STARTED, TaskStatus.IN_PROGRESS]),
+        "overdue": drill(overdue="true"),
+        "due_7": drill(due_within=7),
+        "due_30": drill(due_within=30),
+        "due_soon": drill(due_within=yellow_days),
+        "no_deadline": drill(no_deadline="true"),
+        "report_due": drill(report_due="true"),
+    }
+    links.update({f"status_{s}": drill(status=[s]) for s in TaskStatus.values})
+
+    def unit(row: dict) -> dict:
+        return {
+            **row,
+            "lamp_label": LAMP_LABELS[row["lamp"]],
+            "links": {
+                "total": drill(owner_unit=row["id"]),
+                "open": drill(owner_unit=row["id"], status=OPEN_STATUSES),
+                "overdue": drill(owner_unit=row["id"], overdue="true"),
+                "due_soon": drill(owner_unit=row["id"], due_within=yellow_days),
+                "dashboard": scoped(owner_unit=row["id"]),
+            },
+        }
+
+    # Links only for the rows shown: a whole install has thousands of units.
+    units = data["units"]
+    by_overdue = sorted(
+        (u for u in units if u["overdue"]), key=lambda u: (-u["overdue"], u["name"])
+    )
+    by_days = sorted(
+        (u for u in units if u["days_overdue"]), key=lambda u: (-u["days_overdue"], u["name"])
+    )
+    inspections = [
+        {
+            **row,
+            "lamp_label": LAMP_LABELS[row["lamp"]],
+            "links": {
+                "total": drill(inspection=row["id"]),
+                "done": drill(inspection=row["id"], status=list(DONE_STATUSES)),
+                "overdue": drill(inspection=row["id"], overdue="true"),
+                "due_soon": drill(inspection=row["id"], due_within=yellow_days),
+                "dashboard": scoped(inspection=row["id"]),
+            },
+        }
+        for row in data["inspections"][:TOP_INSPECTIONS]
+    ]
+    categories = []
+    for row in data["categories"]:
+        scope = {"category_title": row["title"]} if row["title"] else {"uncategorized": "true"}
+        categories.append(
+            {
+                **row,
+                "links": {
+                    "total": drill(**scope),
+                    "done": drill(**scope, status=list(DONE_STATUSES)),
+                    "overdue": drill(**scope, overdue="true"),
+                },
+            }
+        )
+    types = [
+        {
+            **row,
+            "links": {
+                "total": drill(task_type=[row["task_type"]]),
+                "done": drill(task_type=[row["task_type"]], status=list(DONE_STATUSES)),
+                "overdue": drill(task_type=[row["task_type"]], overdue="true"),
+                "report_due": drill(task_type=[row["task_type"]], report_due="true"),
+            },
+        }
+        for row in data["types"]
+    ]
+    return {
+        "totals": totals,
+        "links": links,
+        "unit_count": len(units),
+        "lamp_units": [unit(u) for u in units[:TOP_UNITS]],
+        "by_overdue": [unit(u) for u in by_overdue[:TOP_UNITS]],
+        "by_days": [unit(u) for u in by_days[:TOP_UNITS]],
+        "inspections": inspections,
+        "inspection_count": len(data["inspections"]),
+        "categories": categories,
+        "types": types,
+        "history": data["history"],
+        "lamp_counts": {
+            lamp: sum(1 for u in units if u["lamp"] == lamp) for lamp in ("red", "yellow", "green")
+        },
+    }
+
+
+def _chart_data(view: dict) -> dict:
+    """What dashboard.js draws; each point carries the URL its click opens."""
+    totals, links = view["totals"], view["links"]
+    return {
+        "status": [
+            {"name": str(label), "value": totals["by_status"][s], "url": links[f"status_{s}"]}
+            for s, label in TaskStatus.choices
+        ],
+        "history": [
+            {"week": row["week_end"].isoformat(), "rate": row["completion_rate"] or 0}
+            for row in view["history"]
+        ],
+        "units": [
+            {"name": u["name"], "value": u["overdue"], "url": u["links"]["overdue"]}
+            for u in view["by_overdue"]
+        ],
+        "categories": [
+            {
+                "name": c["title"] or "—",
+                "done": c["done"],
+                "open": c["total"] - c["done"],
+                "url": c["links"]["total"],
+            }
+            for c in view["categories"]
+        ],
+        "types": [
+            {"name": str(t["label"]), "value": t["total"], "url": t["links"]["total"]}
+            for t in view["types"]
+        ],
+    }
+
+
+def _scope_choices(access: Access, request: HttpRequest) -> dict:
+    """The scope chooser's options, small at any volume: organizations, then the chosen
+    organization's inspections and units (never every unit of a million-task install)."""
+    inspections = access.inspections()
+    organizations = list(
+        Organization.objects.filter(pk__in=inspections.values("organization_id"))
+        .order_by("name")
+        .values_list("pk", "name")
+    )
+    chosen = request.GET.get("organization", "")
+    org_inspections, org_units = [], []
+    if chosen.isdigit():
+        org_inspections = [
+            (i.pk, str(i))
+            for i in inspections.filter(organization_id=int(chosen)).select_related("organization")
+        ]
+        org_units = list(
+            Unit.objects.filter(organization_id=int(chosen))
+            .order_by("name")
+            .values_list("pk", "name")
+        )
+    return {
+        "levels": Level.choices,
+        "organizations": organizations,
+        "org_inspections": org_inspections,
+        "org_units": org_units,
+        "chosen": {
+            name: request.GET.get(name, "")
+            for name in ("level", "organization", "inspection", "unit", "owner_unit")
+        },
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """How rectification stands for the chosen scope today (or as of a day), and how it got there."""
+    access = access_for(request.user)
+    if not _may_see_dashboard(access):
+        raise Http404("No dashboard for this user.")
+    filterset = TaskFilterSet(request.GET or None, queryset=access.tasks(), access=access)
+    tasks = filterset.qs
+    data = selectors.dashboard(tasks, filterset.today())
+    drill = Drill(request.GET, reverse("tracker:task_list"))
+    view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
+    scope = _scope_choices(access, request)
+    context = {
+        **view,
+        "filterset": filterset,
+        "as_of": data["as_of"],
+        "rules": data["rules"],
+        **scope,
+        "chart_data": _chart_data(view),
+        "export_xlsx": Drill(request.GET, reverse("tracker:ledger_export"))(fmt="xlsx"),
+        "export_csv": Drill(request.GET, reverse("tracker:ledger_export"))(fmt="csv"),
+        "can_upload": access.is_admin or access.is_supervisor or access.is_unit_member,
+    }
+    return render(request, "tracker/dashboard.html", context)

@@ -1,0 +1,382 @@
+"""The rectification offices' workspace: 我的任务, the task page, progress with evidence,
+close-out review (对账销号), extensions, reopening and the review queue.
+
+Views are thin: they read through ``tracker.permissions`` (out of scope → 404), validate with
+``tracker.forms`` and write through ``tracker.actions`` (rules and history live there). An
+``actions.NotAllowed`` becomes 403; a stale version or a refused rule re-renders the task page
+with the message and changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tracker import actions
+from tracker.choices import CloseoutStatus, ExtensionStatus, TaskStatus, TaskType
+from tracker.filtersets import TaskFilterSet, order_tasks
+from tracker.forms import (
+    CloseoutRequestForm,
+    CloseoutReviewForm,
+    ExtensionDecisionForm,
+    ExtensionRequestForm,
+    ProgressForm,
+    ReopenForm,
+)
+from tracker.models import CloseoutRequest, CloseoutReview, Evidence, Task, local_today
+from tracker.permissions import (
+    access_for,
+    closeouts_to_review,
+    extensions_to_review,
+    get_task_for_user,
+)
+
+PAGE_SIZE = 25
+
+
+# --- 我的任务 -----------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    """Tasks in the user's scope, filtered by the shared TaskFilterSet, urgent first.
+
+    Pages are fetched as PAGE_SIZE + 1 rows: the extra row only says whether a next page exists,
+    so no query ever counts the whole (possibly million-row) result.
+    """
+    access = access_for(request.user)
+    tasks = access.tasks().select_related(
+        "problem", "inspection__organization", "owner_unit", "lead_unit"
+    )
+    filterset = TaskFilterSet(request.GET, queryset=tasks, access=access)
+    # An invalid filter (e.g. an inspection outside the scope) lists nothing, with the error.
+    rows = filterset.qs if filterset.is_valid() else tasks.none()
+    if not filterset.form.cleaned_data.get("sort"):
+        rows = order_tasks(rows, "urgency")
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    offset = (page - 1) * PAGE_SIZE
+    fetched = list(rows[offset : offset + PAGE_SIZE + 1])
+    has_next = len(fetched) > PAGE_SIZE
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tracker/task_list.html",
+        {
+            "filterset": filterset,
+            "tasks": fetched[:PAGE_SIZE],
+            "page": page,
+            "has_next": has_next,
+            "has_previous": page > 1,
+            "query": query.urlencode(),
+            "today": local_today(),
+        },
+    )
+
+
+# --- the task page ------------------------------------------------------------------------------
+
+
+def _task_queryset():
+    return Task.objects.select_related(
+        "problem__parent__parent",
+        "inspection__organization",
+        "owner_unit",
+        "lead_unit",
+        "lead_leader",
+    )
+
+
+def _load(request: HttpRequest, pk: int) -> Task:
+    return get_task_for_user(request.user, pk, _task_queryset())
+
+
+def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
+    access = access_for(request.user)
+    measures = list(task.measures.all())
+    closeouts = list(
+        task.closeout_requests.select_related("requested_by")
+        .prefetch_related(
+            Prefetch("reviews", queryset=CloseoutReview.objects.select_related("reviewer")),
+        )
+        .order_by("-requested_at", "-pk")
+    )
+    pending_closeout = next((c for c in closeouts if c.is_pending), None)
+    extensions = list(
+        task.extension_requests.select_related("requested_by", "decided_by").order_by(
+            "-requested_at", "-pk"
+        )
+    )
+    pending_extension = next((e for e in extensions if e.status == ExtensionStatus.PENDING), None)
+    can_edit = access.can_edit(task)
+    can_supervise = access.can_supervise(task)
+    can_lead_review = can_supervise or (
+        (task.lead_unit_id or task.owner_unit_id) in access.lead_unit_ids
+    )
+    is_open = task.status != TaskStatus.CLOSED
+
+    def form(name, cls, show: bool, **extra):
+        if name in bound_forms:
+            return bound_forms[name]
+        return cls(task=task, **extra) if show else None
+
+    review_shown = pending_closeout is not None and (
+        (pending_closeout.status == CloseoutStatus.PENDING_LEAD and can_lead_review)
+        or (pending_closeout.status == CloseoutStatus.PENDING_SUPERVISOR and can_supervise)
+    )
+    return {
+        "task": task,
+        "ancestors": task.problem.ancestors(),
+        "measures": measures,
+        "responsible_units": list(task.responsible_units.all()),
+        "events": list(task.events.select_related("actor").order_by("created_at", "pk")),
+        "evidence": list(task.evidence.select_related("uploaded_by")),
+        "closeouts": closeouts,
+        "pending_closeout": pending_closeout,
+        "extensions": extensions,
+        "pending_extension": pending_extension,
+        "can_edit": can_edit,
+        "today": local_today(),
+        "progress_form": form(
+            "progress_form", ProgressForm, can_edit and is_open, measures=measures
+        ),
+        "closeout_form": form(
+            "closeout_form",
+            CloseoutRequestForm,
+            can_edit and is_open and pending_closeout is None,
+        ),
+        "review_form": form("review_form", CloseoutReviewForm, review_shown),
+        "extension_form": form(
+            "extension_form",
+            ExtensionRequestForm,
+            can_edit
+            and not task.is_done
+            and task.task_type != TaskType.LONG_TERM
+            and pending_extension is None,
+        ),
+        "extension_decision_form": form(
+            "extension_decision_form",
+            ExtensionDecisionForm,
+            can_supervise and pending_extension is not None,
+        ),
+        "reopen_form": form("reopen_form", ReopenForm, can_supervise and not is_open),
+    }
+
+
+@require_GET
+@login_required
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _load(request, pk)
+    return render(request, "tracker/task_detail.html", _detail_context(request, task))
+
+
+def _perform(request: HttpRequest, task: Task, form_name: str, form, change) -> HttpResponse:
+    """Run ``change()`` (an action call) for a valid form and answer like every task POST does:
+    redirect on success; re-render with the message on a stale version (409) or a refused rule
+    (400); 403 when the user may see but not change the task."""
+    if form.is_valid():
+        try:
+            change()
+        except actions.NotAllowed:
+            raise PermissionDenied
+        except actions.StaleTask as error:
+            messages.error(request, str(error))
+            fresh = _load(request, task.pk)
+            return render(
+                request, "tracker/task_detail.html", _detail_context(request, fresh), status=409
+            )
+        except actions.ActionError as error:
+            messages.error(request, str(error))
+        else:
+            return redirect("tracker:task_detail", pk=task.pk)
+    return render(
+        request,
+        "tracker/task_detail.html",
+        _detail_context(request, task, **{form_name: form}),
+        status=400,
+    )
+
+
+def _actor(request: HttpRequest) -> actions.Actor:
+    return actions.Actor.of(request.user)
+
+
+@require_POST
+@login_required
+def task_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _load(request, pk)
+    form = ProgressForm(request.POST, request.FILES, task=task)
+
+    def change():
+        data = form.cleaned_data
+        actions.update_progress(
+            task,
+            _actor(request),
+            expected_version=data["version"],
+            note=data["note"],
+            done_measure_ids=set(data["measures"]),
+            status=data["status"] or None,
+            uploads=data["files"],
+        )
+        messages.success(request, _("进展已保存。"))
+
+    return _perform(request, task, "progress_form", form, change)
+
+
+@require_POST
+@login_required
+def closeout_request(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _load(request, pk)
+    form = CloseoutRequestForm(request.POST, task=task)
+
+    def change():
+        actions.request_closeout(
+            task,
+            _actor(request),
+            summary=form.cleaned_data["summary"],
+            no_evidence_reason=form.cleaned_data["no_evidence_reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+        messages.success(request, _("销号申请已提交,等待牵头单位审核。"))
+
+    return _perform(request, task, "closeout_form", form, change)
+
+
+@require_POST
+@login_required
+def closeout_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve (the stage decides: lead review, then supervisor approval) or return."""
+    task = _load(request, pk)
+    form = CloseoutReviewForm(request.POST, task=task)
+
+    def change():
+        data = form.cleaned_data
+        actor, version = _actor(request), data["version"]
+        if data["decision"] == "return":
+            actions.return_closeout(task, actor, reason=data["comment"], expected_version=version)
+            messages.success(request, _("已退回,任务回到整改中。"))
+            return
+        pending = CloseoutRequest.objects.pending().filter(task=task).first()
+        if pending is not None and pending.status == CloseoutStatus.PENDING_SUPERVISOR:
+            actions.approve_closeout(task, actor, comment=data["comment"], expected_version=version)
+            messages.success(request, _("审核通过,任务已销号。"))
+        else:
+            actions.lead_review_closeout(
+                task, actor, comment=data["comment"], expected_version=version
+            )
+            messages.success(request, _("牵头单位审核通过,等待整改办审核。"))
+
+    return _perform(request, task, "review_form", form, change)
+
+
+@require_POST
+@login_required
+def extension_request(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _load(request, pk)
+    form = ExtensionRequestForm(request.POST, task=task)
+
+    def change():
+        actions.request_extension(
+            task,
+            _actor(request),
+            new_deadline=form.cleaned_data["new_deadline"],
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+        messages.success(request, _("延期申请已提交,等待整改办审批。"))
+
+    return _perform(request, task, "extension_form", form, change)
+
+
+@require_POST
+@login_required
+def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _load(request, pk)
+    form = ExtensionDecisionForm(request.POST, task=task)
+
+    def change():
+        data = form.cleaned_data
+        if data["decision"] == "approve":
+            actions.approve_extension(
+                task, _actor(request), comment=data["comment"], expected_version=data["version"]
+            )
+            messages.success(request, _("已批准延期。"))
+        else:
+            actions.refuse_extension(
+                task, _actor(request), reason=data["comment"], expected_version=data["version"]
+            )
+            messages.success(request, _("已驳回延期申请。"))
+
+    return _perform(request, task, "extension_decision_form", form, change)
+
+
+@require_POST
+@login_required
+def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _load(request, pk)
+    form = ReopenForm(request.POST, task=task)
+
+    def change():
+        actions.reopen(
+            task,
+            _actor(request),
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+        messages.success(request, _("任务已重新打开,回到整改中。"))
+
+    return _perform(request, task, "reopen_form", form, change)
+
+
+# --- evidence download --------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def evidence_download(request: HttpRequest, pk: int, evidence_pk: int) -> FileResponse:
+    """The only way to a stored evidence file: the task must be in the user's scope (else 404)."""
+    task = _load(request, pk)
+    evidence = get_object_or_404(Evidence, pk=evidence_pk, task=task)
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("No evidence file.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    # The browser must not guess a type other than the one the content was checked as.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- review queue -------------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """审核队列: pending close-outs (and, for supervisors, extensions), oldest first."""
+    access = access_for(request.user)
+    return render(
+        request,
+        "tracker/review_queue.html",
+        {
+            "closeouts": list(closeouts_to_review(access)[:200]),
+            "extensions": list(extensions_to_review(access)[:200]),
+            "is_supervisor": access.is_supervisor,
+        },
+    )
