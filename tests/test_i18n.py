@@ -251,3 +251,12 @@ def test_the_compiled_catalogue_matches_the_po_file():
         if got != entry.translations[0]:
             stale.append(entry.msgid)
     assert not stale, f"django.mo is out of date for {stale[:5]}; {HOW_TO_FIX}"
+
+
+def test_a_browser_asking_for_english_still_gets_chinese_until_the_user_switches(client):
+    """zh-hans is the default whatever the browser's Accept-Language; English is a choice."""
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="en">' in page
