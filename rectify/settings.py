@@ -143,6 +143,25 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery: Redis when REDIS_URL / CELERY_BROKER_URL is set, otherwise kombu's filesystem transport,
 # so a real worker and beat run on a laptop with no server.
 REDIS_URL = env_str("REDIS_URL", "")
+
+# Cache (dashboard figures): one cache shared by every gunicorn worker, so a figure computed by
+# one worker serves them all. CACHE_URL: redis://… (RedisCache), file:///path (FileBasedCache)
+# or locmem:// (one per process). Default: REDIS_URL when set, else files under var/cache/.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL or f"file://{VAR_DIR / 'cache'}")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+elif CACHE_URL.startswith("file://"):
+    _cache = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": CACHE_URL.removeprefix("file://"),
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+elif CACHE_URL.startswith("locmem://"):
+    _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+else:
+    raise SettingError(f"CACHE_URL must start with redis://, file:// or locmem://: {CACHE_URL!r}")
+# Keys carry the database name: two databases (a benchmark, a demo) never share figures.
+CACHES = {"default": {**_cache, "KEY_PREFIX": str(DATABASES["default"].get("NAME", ""))}}
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"

@@ -9,6 +9,9 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rectify")
 os.environ.setdefault("SECURE_COOKIES", "false")
+# A per-process memory cache: a test database starts its ids afresh each run, and a shared file
+# cache would hand one run's figures to the next.
+os.environ.setdefault("CACHE_URL", "locmem://")
 os.environ.setdefault(
     "RECTIFY_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test")
 )

@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from tracker.choices import EventKind, EventSource, TaskStatus
@@ -35,10 +36,12 @@ def world(inspection, finance, finance_task, planning_task, carol, alice, settin
     )
     actions.add_evidence(finance_task, SimpleUploadedFile("证明.png", png, "image/png"), as_alice)
     actions.request_closeout(finance_task, as_alice, summary="已整改到位")
+    # A date later than both the deadline and today, whatever day the suite runs on.
+    later = max(planning_task.deadline, timezone.localdate()) + datetime.timedelta(days=30)
     actions.request_extension(
         planning_task,
         actions.Actor.of(carol),
-        new_deadline=planning_task.deadline + datetime.timedelta(days=30),
+        new_deadline=later,
         reason="需要跨年度实施",
     )
     # Overdue on the sweep day: the reminder plan writes a sweep, digests and log rows.

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import DONE_STATUSES, Level, TaskStatus, TaskType
-from tracker.models import Inspection, Problem, Task, Unit, local_today
+from tracker.choices import Level, TaskStatus, TaskType
+from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
+from tracker.models.tasks import urgency_rank
 
 SORT_CHOICES = [
     ("urgency", _("紧急程度")),
@@ -26,16 +27,10 @@ def order_tasks(queryset, sort: str = "urgency"):
     then open ones without a deadline (长期坚持, unknown), then done ones; ``pk`` breaks ties so
     that offset pages never repeat or skip a row."""
     if sort == "urgency":
-        from tracker.selectors import overdue_q  # the one definition of overdue, as a Q
-
-        today = local_today()
-        rank = Case(
-            When(overdue_q(today), then=Value(0)),
-            When(Q(status__in=DONE_STATUSES), then=Value(3)),
-            When(Q(deadline__isnull=True) | Q(task_type=TaskType.LONG_TERM), then=Value(2)),
-            default=Value(1),
-        )
-        return queryset.annotate(urgency=rank).order_by(
+        # Overdue work has the earliest deadlines among open tasks with one, so sorting by the
+        # day-independent rank then deadline equals "overdue, then nearest, then none, then
+        # done", and matches the ``task_urgency`` index.
+        return queryset.alias(urgency=urgency_rank()).order_by(
             "urgency", F("deadline").asc(nulls_last=True), "pk"
         )
     fields = {
@@ -108,6 +103,52 @@ class TaskFilterSet(django_filters.FilterSet):
             self.filters["unit"].queryset = Unit.objects.filter(
                 organization__inspections__in=inspections
             ).distinct()
+
+    def narrow_choices(self, access) -> None:
+        """Render small choice lists, whatever the volume: organizations; the chosen
+        organization's inspections and units; the chosen inspection's categories (问题类别).
+
+        Call after validation: the fields still accept any value in the user's scope (a shared
+        link with only ``category`` or ``unit`` works), only the rendered ``<select>``s shrink.
+        A value already chosen always stays among the options so the form shows it.
+        """
+        form = self.form
+        data = getattr(form, "cleaned_data", None) or {}
+        inspection = data.get("inspection")
+        org_id = data.get("organization") or (inspection.organization_id if inspection else None)
+        organizations = Organization.objects.filter(
+            pk__in=access.inspections().values("organization_id")
+        ).order_by("name")
+        form.fields["organization"].widget = forms.Select(
+            choices=[("", "---------"), *organizations.values_list("pk", "name")]
+        )
+        chosen = {name: data.get(name) for name in ("inspection", "category", "unit")}
+
+        def keep(queryset, name):
+            value = chosen[name]
+            if not value:
+                return queryset
+            return queryset | queryset.model._default_manager.filter(pk=value.pk)
+
+        fields = form.fields
+        if org_id:
+            fields["inspection"].queryset = fields["inspection"].queryset.filter(
+                organization_id=org_id
+            )
+            fields["unit"].queryset = keep(
+                Unit.objects.filter(organization_id=org_id).order_by("name"), "unit"
+            )
+        else:
+            fields["inspection"].queryset = keep(
+                Inspection.objects.none(), "inspection"
+            ).select_related("organization")
+            fields["unit"].queryset = keep(Unit.objects.none(), "unit")
+        fields["category"].queryset = keep(
+            Problem.objects.filter(inspection=inspection, kind="category")
+            if inspection
+            else Problem.objects.none(),
+            "category",
+        )
 
     def today(self):
         """The as-of day (统计日期) when given and valid, else today in Asia/Shanghai."""

@@ -132,7 +132,18 @@ class Access:
         if scope_q is not None:
             q |= scope_q
         if self.unit_ids:
-            q |= Q(pk__in=self.tasks().values("inspection_id"))
+            # The units' tasks, one indexed subquery per role (owner, lead, responsible): as a
+            # single OR over tasks PostgreSQL scans the whole task table (~0.4 s at 1M tasks).
+            ids = self.unit_ids
+            q |= (
+                Q(pk__in=Task.objects.filter(owner_unit_id__in=ids).values("inspection_id"))
+                | Q(pk__in=Task.objects.filter(lead_unit_id__in=ids).values("inspection_id"))
+                | Q(
+                    pk__in=Task.responsible_units.through.objects.filter(unit_id__in=ids).values(
+                        "task__inspection_id"
+                    )
+                )
+            )
         return Inspection.objects.filter(q)
 
     def is_task_unit_member(self, task: Task) -> bool:

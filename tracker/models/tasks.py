@@ -71,6 +71,22 @@ class Problem(models.Model):
         return list(reversed(chain))
 
 
+def urgency_rank() -> models.Case:
+    """Open tasks with a deadline (0), open ones without (长期坚持 or none, 1), done ones (2).
+
+    Independent of the day on purpose: within rank 0 the deadline order already puts overdue
+    work first, so ``(urgency_rank(), deadline, id)`` is the list's urgency order and one index
+    (``task_urgency``) serves it at any volume, with no sort of the whole table."""
+    return models.Case(
+        models.When(status__in=DONE_STATUSES, then=models.Value(2)),
+        models.When(
+            models.Q(deadline__isnull=True) | models.Q(task_type=TaskType.LONG_TERM),
+            then=models.Value(1),
+        ),
+        default=models.Value(0),
+    )
+
+
 class TaskQuerySet(models.QuerySet):
     """The one definition of overdue, no deadline and report due, for lists, dashboards and sweeps."""
 
@@ -173,6 +189,24 @@ class Task(models.Model):
                 fields=["deadline"],
                 name="task_open_deadline",
                 condition=~models.Q(status__in=["completed", "closed"]),
+            ),
+            # The task list's default order (urgency), read in index order page by page.
+            models.Index(urgency_rank(), models.F("deadline"), models.F("id"), name="task_urgency"),
+            # The same order within one inspection or one owner (filters and clerks' lists):
+            # without the leading column PostgreSQL walks the whole urgency index to find them.
+            models.Index(
+                models.F("inspection"),
+                urgency_rank(),
+                models.F("deadline"),
+                models.F("id"),
+                name="task_inspection_urgency",
+            ),
+            models.Index(
+                models.F("owner_unit"),
+                urgency_rank(),
+                models.F("deadline"),
+                models.F("id"),
+                name="task_owner_urgency",
             ),
             # Open 长期坚持 work by report date: the reminder sweep's "progress report due".
             models.Index(

@@ -60,6 +60,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     rows = filterset.qs if filterset.is_valid() else tasks.none()
     if not filterset.form.cleaned_data.get("sort"):
         rows = order_tasks(rows, "urgency")
+    filterset.narrow_choices(access)
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
