@@ -61,7 +61,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--csv-prefix", default="/tmp/rectify-bench")
-    parser.add_argument("--groups", default="dashboard,list,page", help="locust tags to run")
+    parser.add_argument(
+        "--groups",
+        default="dashboard,admin-dashboard,list,admin-list,page,admin-page",
+        help="locust tags to run, one group after the other",
+    )
     args = parser.parse_args()
 
     env = {

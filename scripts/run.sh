@@ -6,12 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export DEBUG="${DEBUG:-true}"
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+export SITE_URL="${SITE_URL:-http://$HOST:$PORT}"  # links in emails and the printed admin URL
 mkdir -p var
 PY=.venv/bin/python
 $PY manage.py migrate --noinput
 $PY manage.py load_demo
-HOST="${HOST:-127.0.0.1}"
-PORT="${PORT:-8000}"
 echo "==> starting the Celery worker with beat (log: var/celery.log)"
 .venv/bin/celery -A rectify worker --beat --loglevel INFO --concurrency 1 \
   --schedule var/celerybeat-schedule >var/celery.log 2>&1 &

@@ -9,6 +9,10 @@ class TrackerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from tracker.middleware import mark_session_fresh
         from tracker.signals import install_history_guard
 
         post_migrate.connect(install_history_guard, sender=self)
+        user_logged_in.connect(mark_session_fresh, dispatch_uid="rectify-session-fresh")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from tracker.choices import ScopeRole, UnitRole
 from tracker.models import Inspection, Membership, ScopeAssignment, Task
@@ -68,6 +68,17 @@ class Access:
     @property
     def is_unit_member(self) -> bool:
         return bool(self._memberships)
+
+    @property
+    def may_see_dashboard(self) -> bool:
+        """The dashboard and the ledger: anyone with a role (each sees their own scope)."""
+        return self.is_admin or self.is_supervisor or self.is_observer or self.is_unit_member
+
+    @property
+    def may_upload_ledger(self) -> bool:
+        """An edited ledger may be uploaded by those who change tasks (never observers); each
+        row is still checked against what the user may change."""
+        return self.is_admin or self.is_supervisor or self.is_unit_member
 
     def _scope_q(self, roles: tuple[str, ...], prefix: str = "") -> Q | None:
         """Q over tasks (or inspections with prefix) covered by the user's scopes in ``roles``.
@@ -162,7 +173,18 @@ class Access:
         return self.can_supervise(task) or self.is_task_unit_member(task)
 
     def can_supervise(self, task: Task) -> bool:
-        return self.is_admin or self.supervised_tasks().filter(pk=task.pk).exists()
+        """The task lies in one of the user's supervisor scopes: the same rule as
+        ``supervised_tasks()``, read from the loaded task and scopes without a query."""
+        if self.is_admin:
+            return True
+        for scope in self._scopes:
+            if scope.role != ScopeRole.SUPERVISOR:
+                continue
+            if scope.all_organizations or scope.inspection_id == task.inspection_id:
+                return True
+            if scope.organization_id and scope.organization_id == task.inspection.organization_id:
+                return True
+        return False
 
     def can_lead_review(self, task: Task) -> bool:
         """A lead of the task's lead unit (or owner unit when none) gives the first review."""
@@ -172,14 +194,22 @@ class Access:
         return unit_id in self.lead_unit_ids
 
 
-def access_for(user) -> Access:
-    return Access(user)
+def access_for(user_or_request) -> Access:
+    """The user's Access. Given a request, it is read once per request and kept on it (the
+    list, the task page and their forms all ask; roles do not change within a request)."""
+    if isinstance(user_or_request, HttpRequest):
+        request = user_or_request
+        access = getattr(request, "_rectify_access", None)
+        if access is None or access.user is not request.user:
+            access = request._rectify_access = Access(request.user)
+        return access
+    return Access(user_or_request)
 
 
-def get_task_for_user(user, pk: int, qs: QuerySet[Task] | None = None) -> Task:
+def get_task_for_user(user_or_request, pk: int, qs: QuerySet[Task] | None = None) -> Task:
     """The task if the user may see it; otherwise 404, exactly as if it did not exist."""
     try:
-        return access_for(user).tasks(qs).get(pk=pk)
+        return access_for(user_or_request).tasks(qs).get(pk=pk)
     except (Task.DoesNotExist, ValueError, TypeError):
         raise Http404("No task matches the given query.") from None
 

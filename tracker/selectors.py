@@ -470,6 +470,17 @@ def dashboard_version() -> tuple[int, int]:
     )
 
 
+def dashboard_key(
+    tasks: QuerySet[Task], today: datetime.date, rules: LampRules | None = None
+) -> str:
+    """The cache key of a scope's figures: the exact SQL of the scoped, filtered queryset, the
+    as-of day, the lamp rules, the language and ``dashboard_version()``."""
+    rules = rules or LampRules.from_settings()
+    sql, params = tasks.order_by().values("pk").query.sql_with_params()
+    raw = repr((sql, params, today, rules, dashboard_version(), translation.get_language()))
+    return "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
 def dashboard(
     tasks: QuerySet[Task], today: datetime.date | None = None, *, use_cache: bool = True
 ) -> dict:
@@ -498,9 +509,7 @@ def dashboard(
 
     if not use_cache:
         return compute()
-    sql, params = tasks.order_by().values("pk").query.sql_with_params()
-    raw = repr((sql, params, today, rules, dashboard_version(), translation.get_language()))
-    key = "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+    key = dashboard_key(tasks, today, rules)
     data = cache.get(key)
     if data is None:
         data = compute()

@@ -7,19 +7,26 @@ How a notice is read, in linear passes over its lines:
 
 1. fold widths (NFKC, so （一） = (一) and ： = :), split lines, drop page chrome (来源, 阅读量,
    打印, 原文链接, 免责声明 …), find the title line and the signature (an organization line and a
-   date line near the end; everything after that date is page footer);
+   date line near the end; everything after that date is page footer).
+   A title set on two lines (the organization, then "关于…的通报") is one title, and a line
+   holding several bracketed fields ("【问题】…【整改情况】…【完成情况】已完成") is split into one
+   line per field;
 2. if several lines name party organizations as section headings ("X党委:…"), split the notice
    into one section per inspected organization;
 3. per section, build a heading tree from the numbering styles 一、 > (一) > 1. > (1) > ①
-   (plus 问题: / 问题一: / 【问题】 / 第一个问题 headings, nested where they first appear), with
-   flattened tables as blocks of rows;
+   (plus 问题: / 问题一: / 问题1、 / 【问题】 / 第一个问题 headings, nested where they first
+   appear), with tables as blocks of rows: pipe- or tab-separated, or flattened to text (cells
+   split by spaces, or one cell per line), with category rows ("(一)…方面") grouping them;
 4. decide which parts of the tree are problems. Headings that say so ("针对…“…”问题",
    "关于“…”问题的整改情况", "…的整改落实情况", a printed status, 问题: labels) and category
    headings ("关于…方面") are evidence; a top-level section holding evidence is a wrapper whose
    children are all problems (categories or problems); sections without evidence are preamble,
    sections about 下一步 are closing. Under a problem, only headings that say they are problems
    become sub-problems; other sub-headings are measures. Without any evidence at all, sections
-   whose children read as shortcomings (不到位, 不足, 缺乏 …) are taken as the problem list;
+   whose children read as shortcomings (不到位, 不足, 缺乏 …) are taken as the problem list.
+   A problem's status is the word printed in its heading, in a status field (整改进度:…,
+   【完成情况】…), or, failing those, in a bracket or short sentence closing its text
+   ("目前,该问题已整改完成。");
 5. read the facts from the introduction and the non-problem text: organization, round, group,
    period, feedback and publication dates, declared totals and outcomes.
 """
@@ -29,6 +36,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,7 +293,7 @@ NUM = rf"(\d+(?:\.\d+)?|[{NUMCH}]+)"
 
 # Heading label styles, tried in order. (style, regex); the regex yields label parts and text.
 _H_WENTI_BRACKET = re.compile(rf"^【\s*问题\s*([{CN}\d]{{0,4}})\s*】\s*[:]?\s*(.*)$")
-_H_WENTI = re.compile(rf"^问题\s*([{CN}\d]{{0,4}})\s*[:]\s*(.*)$")
+_H_WENTI = re.compile(rf"^问题\s*(?:([{CN}\d]{{1,4}})\s*[:、.](?!\d)|()[:])\s*(.*)$")
 _H_DIGE = re.compile(rf"^第\s*([{CN}\d]{{1,4}})\s*(?:个|项|条|类)?问题\s*[:,]?\s*(?:是)?(.*)$")
 _H_PCN = re.compile(rf"^\(\s*([{CN}]{{1,4}})\s*\)\s*(.*)$")
 _H_PNUM = re.compile(r"^\(\s*(\d{1,3})\s*\)\s*(.*)$")
@@ -357,21 +365,37 @@ _STATUS_BRACKET_RE = re.compile(
     rf"[(\[【]\s*((?:{STATUS_WORDS_RE}|立行立改|限期整改)(?:\s*[,、;/]\s*(?:{STATUS_WORDS_RE}|"
     r"立行立改|限期整改))*)\s*[)\]】]"
 )
+_STATUS_BRACKET_END_RE = re.compile(_STATUS_BRACKET_RE.pattern + r"\s*[。.]?\s*$")
 _STATUS_FIELD_RE = re.compile(
-    rf"(?:整改|完成|办理|落实)?(?:情况|状态|进展|进度|结果)\s*[:]\s*({STATUS_WORDS_RE})"
+    r"(?:【\s*)?(?:整改|完成|办理|落实)?(?:情况|状态|进展|进度|结果)\s*(?:】\s*[:]?|[:])\s*"
+    rf"({STATUS_WORDS_RE})"
 )
 _TYPE_FIELD_RE = re.compile(
-    r"(?:整改)?(?:类型|时限|方式|性质|期限)\s*[:]\s*(立行立改|限期整改|长期坚持)"
+    r"(?:【\s*)?(?:整改)?(?:类型|时限|方式|性质|期限)\s*(?:】\s*[:]?|[:])\s*(立行立改|限期整改|长期坚持)"
 )
+# A numbered heading that says it is a problem before its words: "1.问题:…", "(一)【问题】…".
+_SAYS_PROBLEM_RE = re.compile(r"(?:【\s*(?:存在|反馈)?问题\s*】|(?:存在|反馈)?问题\s*[:])\s*(?=\S)")
 _STATUS_ONLY_RE = re.compile(rf"^\s*({STATUS_WORDS_RE})\s*[。.]?\s*$")
+# A problem's text closing on its status: "目前,该问题已整改完成。" / "该项整改正在推进中。"
+_TAIL_STATUS_RE = re.compile(
+    r"^(?:目前|截至目前|当前|现|至此)?\s*,?\s*(?:该问题|此问题|本问题|该项问题|该项整改|此项整改|该项|此项|"
+    rf"上述问题)?\s*(?:已经|已全部|已)??\s*({STATUS_WORDS_RE})(?:整改)?(?:中)?$"
+)
 _WRAP_ZHENDUI_Q = re.compile(r"^针对[^“”]{0,40}?“(.+)”\s*的?问题$")
 _WRAP_ZHENDUI = re.compile(r"^针对(?:[^“”]{0,20}?(?:指出|反馈|提出|发现)的)?([^“”]{2,}?)的?问题$")
 _WRAP_GUANYU_Q = re.compile(r"^关于[^“”]{0,30}?“(.+)”\s*的?问题\s*的?(?:整改|落实|进展)*(?:情况)?$")
+_WRAP_GUANYU = re.compile(r"^关于(.{2,}?)的?问题$")
 _WRAP_SUFFIX = re.compile(
     r"^(?:关于)?(.{2,}?)(?:问题)?的?(?:整改落实情况|整改情况|整改进展情况|落实整改情况|整改落实进展情况|"
     r"整改落实进展|整改完成情况)$"
 )
 _WRAPPERISH = re.compile(r"巡视|巡察|反馈意见|反馈问题|反馈的问题|整改工作|总体|集中整改|具体问题")
+# What is left of "二、具体问题整改情况" / "主要问题的整改落实情况" once 问题 and the suffix are off:
+# words about problems in general, not one problem's own words.
+_GENERIC_PROBLEMS = re.compile(
+    rf"(?:[{CN}\d]+\s*(?:个|项|条|类))?(?:具体|主要|突出|有关|相关|各项|各类|反馈|指出|交办|移交|存在|"
+    r"发现|上述|以下|问题|的)*"
+)
 _CATEGORY_RE = re.compile(
     r"方面(?:的?(?:主要|突出|具体)?问题)?(?:的?(?:整改|落实)+(?:进展)?情况)?$"
 )
@@ -387,8 +411,12 @@ _BODY_MARKERS = (
     "整改措施及成效|整改落实情况|整改进展情况|整改情况|整改措施|整改成效|整改进展|整改举措|落实情况|"
     "完成情况|整改"
 )
-_BODY_MARKER_RE = re.compile(rf"^(?:【\s*)?(?:{_BODY_MARKERS})(?:\s*】)?\s*[:]\s*")
+_BODY_MARKER_RE = re.compile(rf"^(?:【\s*)?(?:{_BODY_MARKERS})(?:\s*】\s*[:]?|\s*[:])\s*")
 _TABLE_SPLIT_PIPE = re.compile(r"\s*[|│┃]\s*")
+# A bracketed field name inside a line (not at its start): where one field of a block ends.
+_INLINE_FIELD_RE = re.compile(
+    r"(?<=\S)\s*(?=【\s*(?:问题|整改|完成|责任|牵头|办理|落实|存在问题|反馈问题)[^】]{0,8}】)"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -475,6 +503,9 @@ def _unwrap_title(raw: str) -> str:
     m = _WRAP_ZHENDUI.match(s)
     if m:
         return _clean_title(m.group(1))
+    m = _WRAP_GUANYU.match(s)
+    if m and not _CATEGORY_RE.search(s) and not _generic(m.group(1)):
+        return _clean_title(m.group(1))
     return _clean_title(s)
 
 
@@ -484,15 +515,25 @@ def _wrap_suffix(s: str) -> re.Match[str] | None:
     return _WRAP_SUFFIX.match(s)
 
 
+def _generic(words: str) -> bool:
+    """Words that speak of the problems in general (巡察反馈, 具体, 主要 …), not of one problem."""
+    return bool(_WRAPPERISH.search(words) or _GENERIC_PROBLEMS.fullmatch(words))
+
+
 def _is_explicit_title(s: str) -> bool:
     s = strip_trailing_punct(s)
     if s.startswith("针对"):
         if _WRAP_ZHENDUI_Q.match(s) or _WRAP_ZHENDUI.match(s):
             return True
-    elif s.startswith("关于") and _WRAP_GUANYU_Q.match(s):
-        return True
+    elif s.startswith("关于"):
+        if _WRAP_GUANYU_Q.match(s):
+            return True
+        # "关于学习贯彻…不够深入的问题": unquoted, but still one problem's own words.
+        m = _WRAP_GUANYU.match(s)
+        if m and not _CATEGORY_RE.search(s) and not _generic(m.group(1)):
+            return True
     m = _wrap_suffix(s)
-    return bool(m) and not _CATEGORY_RE.search(s) and not _WRAPPERISH.search(m.group(1))
+    return bool(m) and not _CATEGORY_RE.search(s) and not _generic(m.group(1))
 
 
 def _is_wrapper_title(s: str) -> bool:
@@ -500,7 +541,7 @@ def _is_wrapper_title(s: str) -> bool:
     if s.startswith(("针对", "关于")) and (_WRAP_ZHENDUI_Q.match(s) or _WRAP_GUANYU_Q.match(s)):
         return False
     m = _wrap_suffix(s)
-    return bool(m) and bool(_WRAPPERISH.search(m.group(1)))
+    return bool(m) and _generic(m.group(1))
 
 
 def _extract_measures(text: str) -> list[str]:
@@ -561,6 +602,10 @@ class _Table:
     rows: list[ParsedProblem]
     categories: list[ParsedProblem] | None
 
+    def items(self) -> list[ParsedProblem]:
+        """Rows before the first category row, then the categories (holding the other rows)."""
+        return [*self.rows, *(self.categories or [])]
+
 
 @dataclass
 class _Node:
@@ -619,6 +664,33 @@ class _Node:
         return words
 
 
+def _tail_status(node: _Node) -> str | None:
+    """The status a problem's text closes on ("目前,该问题已整改完成。"), if it does.
+
+    The closing line is the problem's own last body line, or the last line under its last
+    sub-heading when that is a measure (a sub-problem's text speaks for the sub-problem).
+    """
+    last = node
+    while last.children:
+        child = last.children[-1]
+        if child.style in ("wenti", "dige") or child.head[2] or _is_explicit_title(child.sentence):
+            return None
+        last = child
+    if not last.body:
+        return None
+    m = _STATUS_BRACKET_END_RE.search(last.body[-1])
+    if m:  # "整改情况:修订办法。(已完成)"
+        return m.group(1)
+    sentences = [x for x in re.split(r"[。!;]", last.body[-1]) if x.strip()]
+    if not sentences:
+        return None
+    tail = sentences[-1].strip()
+    if len(tail) > 30:
+        return None
+    m = _TAIL_STATUS_RE.match(tail)
+    return m.group(1) if m else None
+
+
 def _parse_heading(text: str) -> tuple[str, str | None, str] | None:
     """(style, label as printed, text after the label) for a heading line, else None."""
     c = text[0]
@@ -630,7 +702,7 @@ def _parse_heading(text: str) -> tuple[str, str | None, str] | None:
     if c == "问":
         m = _H_WENTI.match(text)
         if m:
-            return "wenti", (f"问题{m.group(1)}" if m.group(1) else None), m.group(2)
+            return "wenti", (f"问题{m.group(1)}" if m.group(1) else None), m.group(3)
         return None
     if c == "第":
         m = _H_DIGE.match(text)
@@ -660,6 +732,14 @@ def _parse_heading(text: str) -> tuple[str, str | None, str] | None:
     return None
 
 
+def _is_title_line(t: str) -> bool:
+    return (
+        len(t) <= 120
+        and "。" not in t
+        and bool(re.search(r"(?:通报|情况|公告|公示|报告|公开)$", t))
+    )
+
+
 def _is_chrome(text: str) -> bool:
     if len(text) >= 200:
         return False
@@ -687,65 +767,141 @@ _T_TYPE = re.compile(r"整改类型|类型|整改时限|时限|期限|整改方�
 _T_CATEGORY = re.compile(r"方面|类别|分类|领域")
 
 
-def _read_table(lines: list[_Line], i: int, name: str) -> tuple[_Table, int] | None:
-    """A table whose header row is lines[i]; returns it and the index after its last row."""
-    header = _table_cells(lines[i].raw)
-    if not header or len(header) < 2:
-        return None
-    prob = stat = serial = meas = typ = cat = None
+_T_OTHER = re.compile(r"单位|部门|领导|责任人|备注|时间|日期|依据|标准")
+_T_SERIAL_CELL = re.compile(rf"[\d{CN}]{{1,4}}[.、]?")
+_HEADER_CELL_BAD = re.compile(r"[,。;:!?、“”()《》【】\d]")
+
+
+def _header_columns(header: list[str]) -> dict[str, int | None] | None:
+    """Which header cell is the problem, status, serial, measures, type and category column."""
+    cols: dict[str, int | None] = dict.fromkeys(("prob", "stat", "serial", "meas", "typ", "cat"))
     for j, h in enumerate(header):
         h2 = h.replace(" ", "")
-        if serial is None and _T_SERIAL.match(h2):
-            serial = j
-        elif stat is None and _T_STATUS.search(h2) and not _T_PROBLEM.search(h2):
-            stat = j
-        elif cat is None and _T_CATEGORY.search(h2):
-            cat = j
-        elif prob is None and _T_PROBLEM.search(h2) and not _T_MEASURE.search(h2):
-            prob = j
-        elif typ is None and _T_TYPE.search(h2):
-            typ = j
-        elif meas is None and _T_MEASURE.search(h2):
-            meas = j
-    if stat is None:
+        if cols["serial"] is None and _T_SERIAL.match(h2):
+            cols["serial"] = j
+        elif cols["stat"] is None and _T_STATUS.search(h2) and not _T_PROBLEM.search(h2):
+            cols["stat"] = j
+        elif cols["cat"] is None and _T_CATEGORY.search(h2):
+            cols["cat"] = j
+        elif cols["prob"] is None and _T_PROBLEM.search(h2) and not _T_MEASURE.search(h2):
+            cols["prob"] = j
+        elif cols["typ"] is None and _T_TYPE.search(h2):
+            cols["typ"] = j
+        elif cols["meas"] is None and _T_MEASURE.search(h2):
+            cols["meas"] = j
+    if cols["stat"] is None:
         for j, h in enumerate(header):
-            if j not in (prob, serial, cat, typ) and _T_STATUS_WEAK.search(h):
-                stat = j
-                if meas == j:
-                    meas = None
+            if j not in (cols["prob"], cols["serial"], cols["cat"], cols["typ"]) and (
+                _T_STATUS_WEAK.search(h)
+            ):
+                cols["stat"] = j
+                if cols["meas"] == j:
+                    cols["meas"] = None
                 break
-    if prob is None or stat is None:
+    if cols["prob"] is None or cols["stat"] is None:
         return None
-    sep_pipe = "\t" not in lines[i].raw or "|" in lines[i].raw
-    rows: list[ParsedProblem] = []
-    categories: list[ParsedProblem] = []
-    k = i + 1
-    while k < len(lines):
-        ln = lines[k]
-        if not ln.text:
-            k += 1
-            continue
-        cells = _table_cells(ln.raw)
-        if cells is None or (("|" in ln.raw) != sep_pipe and "\t" not in ln.raw):
-            break
-        k += 1
-        if all(re.fullmatch(r"[-:=+\s]*", c) for c in cells):
-            continue
-        cells += [""] * (len(header) - len(cells))
+    return cols
 
-        def cell(j: int | None, cells: list[str] = cells) -> str:
+
+def _is_header_cell(c: str) -> bool:
+    """A column name: short, no punctuation or digits, and a word tables use for columns."""
+    if not c or len(c) > 8 or _HEADER_CELL_BAD.search(c):
+        return False
+    return any(
+        rx.search(c)
+        for rx in (
+            _T_PROBLEM,
+            _T_STATUS,
+            _T_STATUS_WEAK,
+            _T_MEASURE,
+            _T_TYPE,
+            _T_CATEGORY,
+            _T_OTHER,
+        )
+    ) or bool(_T_SERIAL.match(c))
+
+
+def _category_row(text: str) -> tuple[str | None, str] | None:
+    """A row naming a group of problems ("(一)党的建设方面"): (label, title), else None."""
+    if not text or len(text) > 60 or "。" in text:
+        return None
+    h = _parse_heading(text)
+    label, rest = (h[1], h[2]) if h else (None, text)
+    rest = strip_trailing_punct(rest)
+    if "方面" not in rest or not _CATEGORY_RE.search(rest):
+        return None
+    return label, _clean_title(rest)
+
+
+def _join_cells(parts: list[str]) -> str:
+    """Cells a stray space split apart, joined again (no space between two Chinese characters)."""
+    out = parts[0]
+    for part in parts[1:]:
+        cjk = out and part and "\u4e00" <= out[-1] <= "\u9fff" and "\u4e00" <= part[0] <= "\u9fff"
+        out += part if cjk else " " + part
+    return out
+
+
+def _align_cells(cells: list[str], ncols: int, cols: dict[str, int | None]) -> list[str]:
+    """A flattened row's cells fitted to the header: text split apart by a stray space goes back
+    into the free-text column (measures, else the problem); with cells missing, the ones up to
+    the problem column are read from the left and the others from the right."""
+    if len(cells) == ncols:
+        return cells
+    if len(cells) > ncols:
+        p = cols["prob"]
+        assert p is not None
+        extra = len(cells) - ncols
+        free = cols["meas"] if cols["meas"] is not None else p
+        # Unless the problem cell only reads as a shortcoming with the next pieces joined to it
+        # ("公务接待 管理不规范"), the stray space was in the (longer) measures text.
+        joined = "".join(cells[p : p + extra + 1])
+        if free != p and not _NEG_RE.search(cells[p]) and _NEG_RE.search(joined):
+            free = p
+        return [
+            *cells[:free],
+            _join_cells(cells[free : free + extra + 1]),
+            *cells[free + extra + 1 :],
+        ]
+    p = cols["prob"]
+    assert p is not None
+    missing = ncols - len(cells)
+    return [*cells[: p + 1], *([""] * missing), *cells[p + 1 :]]
+
+
+class _TableBuilder:
+    """Rows and category rows of one table, in order."""
+
+    def __init__(self, header: list[str], cols: dict[str, int | None]):
+        self.header = header
+        self.cols = cols
+        self.rows: list[ParsedProblem] = []
+        self.categories: list[ParsedProblem] = []
+
+    def category(self, label: str | None, title: str, line: int) -> None:
+        if not self.categories or self.categories[-1].title != title:
+            self.categories.append(
+                ParsedProblem(label=label, title=title, kind="category", line=line)
+            )
+
+    def row(self, cells: list[str], line: int) -> None:
+        cols = self.cols
+        cells = cells + [""] * (len(self.header) - len(cells))
+
+        def cell(key: str) -> str:
+            j = cols[key]
             return cells[j].strip() if j is not None and j < len(cells) else ""
 
-        title_raw = cell(prob)
+        title_raw = cell("prob")
         if not title_raw:
-            continue
-        status_text = cell(stat) or None
+            return
+        status_text = cell("stat") or None
         status = fold_status(status_text)
-        label = cell(serial) or None
-        if label and not re.fullmatch(rf"[\d{CN}]{{1,4}}[.、]?", label):
+        label = cell("serial") or None
+        if label and not _T_SERIAL_CELL.fullmatch(label):
             label = None
-        measures_text = cell(meas)
-        task_type = fold_task_type(cell(typ)) or fold_task_type(status_text)
+        measures_text = cell("meas")
+        task_type = fold_task_type(cell("typ")) or fold_task_type(status_text)
         problem = ParsedProblem(
             label=label,
             title=_unwrap_title(title_raw),
@@ -759,24 +915,197 @@ def _read_table(lines: list[_Line], i: int, name: str) -> tuple[_Table, int] | N
                 for x in re.split(r"[;；]", measures_text)
                 if strip_trailing_punct(x)
             ],
-            line=ln.no,
+            line=line,
         )
-        group = cell(cat)
-        if cat is not None and group:
-            if not categories or categories[-1].title != _clean_title(group):
-                categories.append(
-                    ParsedProblem(
-                        label=None, title=_clean_title(group), kind="category", line=ln.no
-                    )
-                )
-            categories[-1].children.append(problem)
-        elif categories:
-            categories[-1].children.append(problem)
+        group = cell("cat")
+        if cols["cat"] is not None and group:
+            self.category(None, _clean_title(group), line)
+        if self.categories:
+            self.categories[-1].children.append(problem)
         else:
-            rows.append(problem)
-    if not rows and not categories:
+            self.rows.append(problem)
+
+    def table(self, line: int) -> _Table | None:
+        if not self.rows and not any(c.children for c in self.categories):
+            return None
+        categories = [c for c in self.categories if c.children]
+        return _Table(line=line, rows=self.rows, categories=categories or None)
+
+
+def _read_table(lines: list[_Line], i: int, name: str) -> tuple[_Table, int] | None:
+    """A table whose header row is lines[i]; returns it and the index after its last row."""
+    header = _table_cells(lines[i].raw)
+    if not header or len(header) < 2:
         return None
-    return _Table(line=lines[i].no, rows=rows, categories=categories or None), k
+    cols = _header_columns(header)
+    if cols is None:
+        return None
+    sep_pipe = "\t" not in lines[i].raw or "|" in lines[i].raw
+    builder = _TableBuilder(header, cols)
+
+    def is_row(x: _Line) -> bool:
+        return _table_cells(x.raw) is not None and (("|" in x.raw) == sep_pipe or "\t" in x.raw)
+
+    k = i + 1
+    while k < len(lines):
+        ln = lines[k]
+        if not ln.text:
+            k += 1
+            continue
+        cells = _table_cells(ln.raw)
+        if cells is None or not is_row(ln):
+            cat = _category_row(ln.text)
+            if cat is None or not _next_is(lines, k + 1, is_row):
+                break
+            builder.category(cat[0], cat[1], ln.no)
+            k += 1
+            continue
+        k += 1
+        if all(re.fullmatch(r"[-:=+\s]*", c) for c in cells):
+            continue
+        filled = [c for c in cells if c.strip()]
+        if len(filled) == 1 and cols["cat"] is None:
+            cat = _category_row(filled[0].strip())
+            if cat is not None:  # "| (一)党的建设方面 | | |": a row spanning the table
+                builder.category(cat[0], cat[1], ln.no)
+                continue
+        builder.row(cells, ln.no)
+    table = builder.table(lines[i].no)
+    return (table, k) if table else None
+
+
+def _maybe_flat_header(t: str) -> bool:
+    """Cheap test: could this line start a table flattened to text (see _read_flat_table)?"""
+    if len(t) > 80:
+        return False
+    first = t.split(" ", 1)[0]
+    return _is_header_cell(first)
+
+
+def _read_flat_table(lines: list[_Line], i: int) -> tuple[_Table, int] | None:
+    """A table copied out of a web page as plain text, its header at lines[i]. Either each row
+    on one line with cells split by spaces ("序号 问题 整改措施 责任单位 完成情况", then "1 … 已完成"),
+    or one cell per line (the header cells, then for each row its serial number and cells)."""
+    t = lines[i].text
+    if " " in t:
+        header = t.split()
+        if len(header) < 3 or not all(_is_header_cell(c) for c in header):
+            return None
+        cols = _header_columns(header)
+        if cols is None:
+            return None
+        return _read_space_rows(lines, i + 1, header, cols, lines[i].no)
+    header = []
+    k = i
+    while k < len(lines) and len(header) < 12:
+        x = lines[k].text
+        if x:
+            if not _is_header_cell(x):
+                break
+            header.append(x)
+        k += 1
+    if len(header) < 3:
+        return None
+    cols = _header_columns(header)
+    if cols is None or cols["serial"] is None:
+        return None
+    return _read_cell_lines(lines, k, header, cols, lines[i].no)
+
+
+def _next_is(lines: list[_Line], k: int, test: Callable[[_Line], bool]) -> bool:
+    """Is the next non-empty line from lines[k] on one that passes `test`? (A category row only
+    belongs to a table when table rows follow it.)"""
+    while k < len(lines) and not lines[k].text:
+        k += 1
+    return k < len(lines) and bool(test(lines[k]))
+
+
+def _serial_cell(text: str) -> bool:
+    return bool(re.fullmatch(r"\d{1,3}[.、]?", text))
+
+
+def _read_space_rows(
+    lines: list[_Line], k: int, header: list[str], cols: dict[str, int | None], line: int
+) -> tuple[_Table, int] | None:
+    builder = _TableBuilder(header, cols)
+    ncols = len(header)
+
+    def is_row(x: _Line) -> bool:
+        cells = x.raw.split()
+        if cols["serial"] is not None:
+            return len(cells) >= min(3, ncols) and _serial_cell(cells[0])
+        return len(cells) >= max(2, ncols - 1) and _parse_heading(x.text) is None
+
+    while k < len(lines):
+        ln = lines[k]
+        if not ln.text:
+            k += 1
+            continue
+        cells = ln.raw.split()
+        if not is_row(ln):
+            cat = _category_row(ln.text)
+            if cat is None or not _next_is(lines, k + 1, is_row):
+                break
+            builder.category(cat[0], cat[1], ln.no)
+            k += 1
+            continue
+        builder.row(_align_cells(cells, ncols, cols), ln.no)
+        k += 1
+    table = builder.table(line)
+    return (table, k) if table else None
+
+
+def _read_cell_lines(
+    lines: list[_Line], k: int, header: list[str], cols: dict[str, int | None], line: int
+) -> tuple[_Table, int] | None:
+    builder = _TableBuilder(header, cols)
+    ncols = len(header)
+    serial = cols["serial"]
+    assert serial is not None
+    n = len(lines)
+    while k < n:
+        ln = lines[k]
+        if not ln.text:
+            k += 1
+            continue
+        if not _serial_cell(ln.text):
+            cat = _category_row(ln.text)
+            if cat is None or not _next_is(lines, k + 1, lambda x: _serial_cell(x.text)):
+                break
+            builder.category(cat[0], cat[1], ln.no)
+            k += 1
+            continue
+        row_line = ln.no
+        cells = [ln.text]
+        k += 1
+        stop = k
+        while stop < n:
+            x = lines[stop].text
+            if x and (_serial_cell(x) or _category_row(x) or _parse_heading(x)):
+                break
+            stop += 1
+        texts = [x.text for x in lines[k:stop] if x.text]
+        last_row = (
+            stop >= n or not _serial_cell(lines[stop].text) and not _category_row(lines[stop].text)
+        )
+        if last_row and len(texts) > ncols - 1:
+            # The last row ends where its cells do: what follows is the notice's own text.
+            taken = 0
+            while k < stop and taken < ncols - 1:
+                if lines[k].text:
+                    taken += 1
+                k += 1
+            texts = texts[: ncols - 1]
+        else:
+            k = stop
+        cells.extend(texts)
+        # The serial number is column `serial`; cells before it (rare) come after it here.
+        cells = [*cells[1 : serial + 1], cells[0], *cells[serial + 1 :]]
+        builder.row(_align_cells(cells, ncols, cols), row_line)
+        if last_row:
+            break
+    table = builder.table(line)
+    return (table, k) if table else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -801,6 +1130,12 @@ class _NoticeReader:
             t = raw.replace("\t", " ").strip()
             if "  " in t:
                 t = re.sub(r"\s{2,}", " ", t)
+            if "【" in t[1:] and _INLINE_FIELD_RE.search(t, 1):
+                # "【问题】…。【整改情况】…。【完成情况】已完成" on one line: one line per field.
+                for piece in _INLINE_FIELD_RE.split(t):
+                    if piece.strip():
+                        self.lines.append(_Line(no, piece.strip(), piece))
+                continue
             self.lines.append(_Line(no, t, raw))
         self.signature: str | None = None
         self.source: str | None = None
@@ -839,6 +1174,7 @@ class _NoticeReader:
                     end = j
                     break
         title_done = False
+        title_line: int | None = None
         for ln in lines[:end]:
             t = ln.text
             if not t:
@@ -848,13 +1184,18 @@ class _NoticeReader:
                 continue
             if not title_done:
                 title_done = True
-                if (
-                    len(t) <= 120
-                    and "。" not in t
-                    and re.search(r"(?:通报|情况|公告|公示|报告|公开)$", t)
-                ):
+                if _is_title_line(t):
                     notice.title = t
                     continue
+                if _ORG_LINE_RE.match(t.replace(" ", "")):
+                    # The title set on two lines: the organization, then "关于…的通报".
+                    nxt = next((x for x in lines[:end] if x.no > ln.no and x.text), None)
+                    if nxt is not None and nxt.text.startswith("关于") and _is_title_line(nxt.text):
+                        notice.title = t.replace(" ", "") + nxt.text
+                        title_line = nxt.no
+                        continue
+            if title_line is not None and ln.no == title_line:
+                continue
             content.append(ln)
         # Chrome after the signature (publication date in a footer is rare but possible).
         for ln in lines[end:]:
@@ -929,8 +1270,13 @@ class _NoticeReader:
             i += 1
             if not t:
                 continue
-            if ("|" in ln.raw or "\t" in ln.raw) and not in_closing:
-                table = _read_table(lines, i - 1, self.name)
+            if not in_closing:
+                if "|" in ln.raw or "\t" in ln.raw:
+                    table = _read_table(lines, i - 1, self.name)
+                elif _maybe_flat_header(t):
+                    table = _read_flat_table(lines, i - 1)
+                else:
+                    table = None
                 if table is not None:
                     tbl, i = table
                     stack[-1].tables.append(tbl)
@@ -959,7 +1305,13 @@ class _NoticeReader:
                     else:
                         closing.append(t)
                         continue
-                node = _Node(style, rank, label, rest.strip(), ln.no)
+                rest = rest.strip()
+                said = _SAYS_PROBLEM_RE.match(rest) if style in _FIXED_RANK else None
+                if said:
+                    rest = rest[said.end() :]  # "1.问题:预算编制不科学。" is problem 1.
+                node = _Node(style, rank, label, rest, ln.no)
+                if said:
+                    node.memo["explicit"] = True
                 while len(stack) > 1 and stack[-1].rank >= rank:
                     stack.pop()
                 stack[-1].children.append(node)
@@ -981,8 +1333,19 @@ class _NoticeReader:
     def _is_closing(self, node: _Node) -> bool:
         v = node.memo.get("closing")
         if v is None:
-            v = node.memo["closing"] = bool(_CLOSING_HEADING_RE.search(node.sentence[:30]))
+            v = node.memo["closing"] = self._closing_test(node)
         return v
+
+    def _closing_test(self, node: _Node) -> bool:
+        s = node.sentence
+        m = _CLOSING_HEADING_RE.search(s[:30])
+        if not m or node.style in ("wenti", "dige") or _is_explicit_title(s):
+            return False
+        # A heading that opens with the word ("下一步工作打算", "下一步,我们将…不松劲") is
+        # closing; further in, a shortcoming after it ("社区换届后续工作落实不到位") is not.
+        if m.start() == 0 or s[: m.start()] in ("关于", "对于"):
+            return True
+        return not _NEG_RE.search(s[m.end() :])
 
     def _is_category(self, node: _Node) -> bool:
         v = node.memo.get("category")
@@ -997,7 +1360,7 @@ class _NoticeReader:
         if not (_CATEGORY_RE.search(s) or (s.startswith("关于") and "方面" in s)):
             return False
         return any(not self._is_closing(c) for c in node.children) or any(
-            t.rows or t.categories for t in node.tables
+            t.items() for t in node.tables
         )
 
     def _is_explicit(self, node: _Node) -> bool:
@@ -1033,7 +1396,7 @@ class _NoticeReader:
     def _problems(self, root: _Node) -> list[ParsedProblem]:
         out: list[ParsedProblem] = []
         for t in root.tables:
-            out.extend(t.categories or t.rows)
+            out.extend(t.items())
         if self._evidence(root):
             out.extend(self._unknown_level(root.children))
         else:
@@ -1079,7 +1442,7 @@ class _NoticeReader:
             elif kind == "wrapper":
                 self._collect_text(node, own_only=True)
                 for t in node.tables:
-                    out.extend(t.categories or t.rows)
+                    out.extend(t.items())
                 out.extend(self._wrapper_children(node.children))
             else:
                 self._collect_text(node)
@@ -1144,7 +1507,7 @@ class _NoticeReader:
     def _category(self, node: _Node) -> ParsedProblem:
         children: list[ParsedProblem] = []
         for t in node.tables:
-            children.extend(t.categories or t.rows)
+            children.extend(t.items())
         children.extend(self._wrapper_children(node.children))
         return ParsedProblem(
             label=node.label,
@@ -1158,6 +1521,10 @@ class _NoticeReader:
     def _problem(self, node: _Node) -> ParsedProblem:
         first, rest, _brackets = node.head
         words = node.status_words()
+        if not any(fold_status(w) for w in words):
+            tail = _tail_status(node)
+            if tail:
+                words.append(tail)
         status = status_text = task_type = None
         for w in words:
             st = fold_status(w)
@@ -1183,7 +1550,7 @@ class _NoticeReader:
             measures.extend(_extract_measures(part))
         children: list[ParsedProblem] = []
         for t in node.tables:
-            children.extend(t.categories or t.rows)
+            children.extend(t.items())
         for c in node.children:
             if self._is_closing(c):
                 self._collect_text(c)
@@ -1371,8 +1738,15 @@ class _NoticeReader:
         # Status totals belong to a sentence about the problems fed back ("反馈的31个具体问题,
         # 目前已完成22个、基本完成7个…"); prefer the one that also states the total, and never
         # read them from sentences that do not mention 问题 ("完成一项、销号一项").
-        problem_sentences = [x for x in re.split(r"[。\n]", text) if "问题" in x]
         problems_rx = next(rx for key, rx, _u in _DECLARED if key == "problems")
+        sentences = re.split(r"[。\n]", text)
+        # ... or the sentence right after the one stating the total ("对反馈的5个问题逐项制定
+        # 整改措施。截至11月底,已完成4个,基本完成1个。").
+        problem_sentences = [
+            x
+            for k, x in enumerate(sentences)
+            if "问题" in x or (k and problems_rx.search(sentences[k - 1]))
+        ]
         problem_sentences.sort(key=lambda x: problems_rx.search(x) is None)
         for key, rx, unit in _DECLARED:
             if key in out:
@@ -1494,7 +1868,7 @@ _DECLARED_KEYWORDS: dict[str, str | tuple[str, ...]] = {
     "basically_completed": "完成",
     "not_completed": "",
     "long_term": "长期",
-    "lead_units": ("牵头单位", "牵头部门"),
+    "lead_units": ("牵头单位", "牵头部门", "牵头科室"),
     "responsible_units": ("责任单位", "责任部门"),
     "measures": ("整改措施", "整改举措", "整改任务"),
     "party_discipline": "党纪",
@@ -1519,6 +1893,14 @@ _DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
             ),
             False,
         ),
+        (
+            "problems",
+            (
+                r"(?:反馈|指出|交办|移交|发现|提出)的?(?:具体|主要)?问题\s*(?:共计|共有|总计|合计|共)?"
+                rf"\s*{NUM}\s*(?:个|项|条)(?!方面)"
+            ),
+            False,
+        ),
         ("categories", rf"{NUM}\s*(?:个|大)?方面(?:的)?{NUM}\s*(?:个|项|条)(?:具体)?问题", False),
         (
             "completed",
@@ -1540,7 +1922,7 @@ _DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
             False,
         ),
         ("long_term", rf"(?:需)?长期(?:坚持|推进|整改)(?:的)?\s*{NUM}\s*(?:个|项|条)", False),
-        ("lead_units", rf"{NUM}\s*个(?:整改)?牵头(?:单位|部门)", False),
+        ("lead_units", rf"{NUM}\s*个(?:整改)?牵头(?:单位|部门|科室)", False),
         ("responsible_units", rf"{NUM}\s*个(?:整改)?责任(?:单位|部门)", False),
         ("measures", rf"{NUM}\s*(?:项|条|个)(?:具体)?整改(?:措施|举措|任务)", False),
         ("measures", rf"整改(?:措施|举措)\s*{NUM}\s*(?:项|条)", False),
@@ -1562,7 +1944,7 @@ _DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
         (
             "funds_returned_wan_yuan",
             (
-                rf"(?:清退|退还|退缴|追缴|收缴|退回)(?:违规|违纪)?(?:款项|资金|款物|金额|费用)?"
+                rf"(?:清退|退还|退缴|追缴|追回|收缴|退回)(?:违规|违纪)?(?:款项|资金|款物|金额|费用)?"
                 rf"[^。;,]{{0,10}}?{NUM}{_MONEY}"
             ),
             True,

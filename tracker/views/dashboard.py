@@ -7,10 +7,16 @@ query string plus one or two parameters the task list understands.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from tracker import selectors
 from tracker.choices import DONE_STATUSES, Level, TaskStatus
@@ -41,10 +47,6 @@ class Drill:
             query.setlist(name, [str(v) for v in value] if isinstance(value, list) else [value])
         encoded = query.urlencode()
         return f"{self.url}?{encoded}" if encoded else self.url
-
-
-def _may_see_dashboard(access: Access) -> bool:
-    return access.is_admin or access.is_supervisor or access.is_observer or access.is_unit_member
 
 
 def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
@@ -211,24 +213,40 @@ def _scope_choices(access: Access, request: HttpRequest) -> dict:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """How rectification stands for the chosen scope today (or as of a day), and how it got there."""
-    access = access_for(request.user)
-    if not _may_see_dashboard(access):
+    access = access_for(request)
+    if not access.may_see_dashboard:
         raise Http404("No dashboard for this user.")
     filterset = TaskFilterSet(request.GET or None, queryset=access.tasks(), access=access)
     tasks = filterset.qs
-    data = selectors.dashboard(tasks, filterset.today())
-    drill = Drill(request.GET, reverse("tracker:task_list"))
-    view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
-    scope = _scope_choices(access, request)
+    today = filterset.today()
+    can_upload = access.may_upload_ledger
+    # The figures, their drill-down links and the rendered body (about 600 links) are cached
+    # together under the figures' key (which changes with every task change) plus what the
+    # links depend on: the query string and the upload link.
+    raw = repr((selectors.dashboard_key(tasks, today), sorted(request.GET.lists()), can_upload))
+    key = "rectify:dashboard-page:" + hashlib.sha256(raw.encode()).hexdigest()
+    page = cache.get(key)
+    if page is None:
+        data = selectors.dashboard(tasks, today)
+        drill = Drill(request.GET, reverse("tracker:task_list"))
+        view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
+        export = Drill(request.GET, reverse("tracker:ledger_export"))
+        view.update(
+            as_of=data["as_of"],
+            rules=data["rules"],
+            chart_data=_chart_data(view),
+            export_xlsx=export(fmt="xlsx"),
+            export_csv=export(fmt="csv"),
+            can_upload=can_upload,
+        )
+        body = render_to_string("tracker/_dashboard_body.html", view)
+        page = (view, body)
+        cache.set(key, page, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
+    view, body = page
     context = {
         **view,
+        "body": mark_safe(body),  # noqa: S308 - our own template's output
         "filterset": filterset,
-        "as_of": data["as_of"],
-        "rules": data["rules"],
-        **scope,
-        "chart_data": _chart_data(view),
-        "export_xlsx": Drill(request.GET, reverse("tracker:ledger_export"))(fmt="xlsx"),
-        "export_csv": Drill(request.GET, reverse("tracker:ledger_export"))(fmt="csv"),
-        "can_upload": access.is_admin or access.is_supervisor or access.is_unit_member,
+        **_scope_choices(access, request),
     }
     return render(request, "tracker/dashboard.html", context)

@@ -56,7 +56,7 @@ class LedgerUploadForm(forms.Form):
 @login_required
 def ledger_export(request: HttpRequest) -> HttpResponse:
     """The tasks of the current filter (the dashboard's or the task list's), as XLSX or CSV."""
-    access = access_for(request.user)
+    access = access_for(request)
     filterset = TaskFilterSet(request.GET or None, queryset=access.tasks(), access=access)
     tasks = filterset.qs
     today = filterset.today()
@@ -78,8 +78,8 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
 @login_required
 def ledger_upload(request: HttpRequest) -> HttpResponse:
     """Upload an edited ledger and see, row by row, what it would change and what is wrong."""
-    access = access_for(request.user)
-    if not (access.is_admin or access.is_supervisor or access.is_unit_member):
+    access = access_for(request)
+    if not access.may_upload_ledger:
         raise Http404("No ledger upload for this user.")
     form = LedgerUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -110,7 +110,7 @@ def ledger_upload(request: HttpRequest) -> HttpResponse:
 @require_POST
 def ledger_confirm(request: HttpRequest) -> HttpResponse:
     """Apply the previewed upload through tracker.actions, all or nothing."""
-    access = access_for(request.user)
+    access = access_for(request)
     pending = request.session.get(SESSION_KEY)
     if not pending or pending.get("token") != request.POST.get("token"):
         messages.error(request, _("没有待确认的台账,请重新上传。"))

@@ -51,7 +51,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     Pages are fetched as PAGE_SIZE + 1 rows: the extra row only says whether a next page exists,
     so no query ever counts the whole (possibly million-row) result.
     """
-    access = access_for(request.user)
+    access = access_for(request)
     tasks = access.tasks().select_related(
         "problem", "inspection__organization", "owner_unit", "lead_unit"
     )
@@ -99,11 +99,11 @@ def _task_queryset():
 
 
 def _load(request: HttpRequest, pk: int) -> Task:
-    return get_task_for_user(request.user, pk, _task_queryset())
+    return get_task_for_user(request, pk, _task_queryset())
 
 
 def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
-    access = access_for(request.user)
+    access = access_for(request)
     measures = list(task.measures.all())
     closeouts = list(
         task.closeout_requests.select_related("requested_by")
@@ -371,7 +371,7 @@ def evidence_download(request: HttpRequest, pk: int, evidence_pk: int) -> FileRe
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
     """审核队列: pending close-outs (and, for supervisors, extensions), oldest first."""
-    access = access_for(request.user)
+    access = access_for(request)
     return render(
         request,
         "tracker/review_queue.html",

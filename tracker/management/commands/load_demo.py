@@ -42,7 +42,7 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        return ("admin", "administrator — http://127.0.0.1:8000/admin/")
+        return ("admin", f"administrator — {settings.SITE_URL}/admin/")
 
     def _role_users(self, password: str) -> list[tuple[str, str]]:
         """One demo user per role, attached to the unit of the demo data with the most tasks:
