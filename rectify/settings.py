@@ -86,6 +86,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+elif "postgresql" in DATABASES["default"]["ENGINE"] and env_bool("DB_PREPARED_STATEMENTS", True):
+    # Server-side parameters ($1) and prepared statements: a page's queries are the same
+    # statements with other ids, and PostgreSQL then plans each once per connection instead of
+    # on every request (the task page's 8-table join took ~4 ms to plan, ~0.5 ms to run). Turn
+    # off behind a transaction-pooling PgBouncer, which cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=env_int("DB_PREPARE_THRESHOLD", 2)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

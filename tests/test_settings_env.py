@@ -58,3 +58,41 @@ def test_the_ui_is_chinese_in_shanghai_time(settings):
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert settings.USE_TZ is True
     assert "en" in dict(settings.LANGUAGES)
+
+
+def _settings_in_child(extra: dict) -> dict:
+    """Import the real settings in a fresh interpreter with only ``extra`` in the environment
+    and return the database options and cache backend they produce."""
+    import json
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "true", **extra}
+    code = (
+        "import json, rectify.settings as s;"
+        "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}),"
+        "'cache': s.CACHES['default']['BACKEND'], 'location': s.CACHES['default'].get('LOCATION')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_uses_prepared_statements_unless_turned_off():
+    url = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db"}
+    assert _settings_in_child(url)["options"] == {
+        "server_side_binding": True,
+        "prepare_threshold": 2,
+    }
+    off = _settings_in_child({**url, "DB_PREPARED_STATEMENTS": "false"})["options"]
+    assert "server_side_binding" not in off
+
+
+def test_the_cache_follows_cache_url_then_redis_url():
+    assert _settings_in_child({"CACHE_URL": "locmem://"})["cache"].endswith("LocMemCache")
+    redis = _settings_in_child({"REDIS_URL": "redis://127.0.0.1:6379/3"})
+    assert redis["cache"].endswith("RedisCache") and redis["location"] == "redis://127.0.0.1:6379/3"
+    files = _settings_in_child({"RECTIFY_VAR_DIR": "/tmp/rectify-x"})
+    assert files["cache"].endswith("FileBasedCache") and files["location"] == "/tmp/rectify-x/cache"

@@ -889,19 +889,21 @@ def record_reminders(digest_ids: list[int]) -> int:
     digest_table = ReminderDigest._meta.db_table
     event_table = TaskEvent._meta.db_table
     labels = {tier.value: _label(ReminderTier, tier.value) for tier in ReminderTier}
+    # Parameters carry explicit types: with server-side binding (settings) PostgreSQL must
+    # deduce each $n once, and a value used as text in one place and varchar in another fails.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {event_table} (task_id, kind, old_value, new_value, reason, actor_id,
                                        source, source_ref, created_at)
-            SELECT s.task_id, %(kind)s, '', COALESCE(%(labels)s::jsonb ->> s.tier, ''),
+            SELECT s.task_id, %(kind)s::varchar, '', COALESCE(%(labels)s::jsonb ->> s.tier, ''),
                    CASE WHEN s.total > cardinality(s.recipients)
-                        THEN replace(replace(%(to_some)s, '%%(who)s',
+                        THEN replace(replace(%(to_some)s::text, '%%(who)s',
                                              array_to_string(s.recipients, '、')),
                                      '%%(n)s', s.total::text)
-                        ELSE replace(%(to_all)s, '%%s', array_to_string(s.recipients, '、'))
+                        ELSE replace(%(to_all)s::text, '%%s', array_to_string(s.recipients, '、'))
                    END,
-                   NULL, %(source)s, s.ref, %(now)s
+                   NULL, %(source)s::varchar, s.ref, %(now)s::timestamptz
               FROM (
                 SELECT l.task_id, l.tier, 'sweep:' || to_char(l.day, 'YYYY-MM-DD') AS ref,
                        array_agg(d.recipient ORDER BY d.recipient) AS recipients,
@@ -913,7 +915,7 @@ def record_reminders(digest_ids: list[int]) -> int:
               ) s
              WHERE NOT EXISTS (
                    SELECT 1 FROM {event_table} e
-                    WHERE e.task_id = s.task_id AND e.kind = %(kind)s AND e.source_ref = s.ref)
+                    WHERE e.task_id = s.task_id AND e.kind = %(kind)s::varchar AND e.source_ref = s.ref)
              ORDER BY s.task_id
             """,  # noqa: S608 — table names from the models, values as parameters
             {

@@ -44,11 +44,19 @@ def order_tasks(queryset, sort: str = "urgency"):
 
 
 class TaskFilterSet(django_filters.FilterSet):
+    # distinct=False: both filter the task's own column (no join can repeat a row), and a
+    # DISTINCT would make PostgreSQL sort every matching row before the first page.
     status = django_filters.MultipleChoiceFilter(
-        label=_("整改状态"), choices=TaskStatus.choices, widget=forms.CheckboxSelectMultiple
+        label=_("整改状态"),
+        choices=TaskStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
     )
     task_type = django_filters.MultipleChoiceFilter(
-        label=_("整改类型"), choices=TaskType.choices, widget=forms.CheckboxSelectMultiple
+        label=_("整改类型"),
+        choices=TaskType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
     )
     overdue = django_filters.BooleanFilter(label=_("已逾期"), method="filter_overdue")
     no_deadline = django_filters.BooleanFilter(label=_("无时限"), method="filter_no_deadline")

@@ -495,11 +495,11 @@ def _insert_logs(plan: Plan, digests: dict[str, tuple[int, str]]) -> None:
         cursor.execute(  # table names from the models, values as parameters
             f"""
             INSERT INTO {log_table} (task_id, recipient, tier, day, no_contact, digest_id)
-            SELECT p.task_id, p.recipient, p.tier, %(day)s, p.no_contact, d.id
+            SELECT p.task_id, p.recipient, p.tier, %(day)s::date, p.no_contact, d.id
               FROM reminder_plan p
               JOIN {digest_table} d
-                ON d.kind = %(kind)s AND d.day = %(day)s AND d.recipient = p.recipient
-             WHERE d.state = %(pending)s
+                ON d.kind = %(kind)s::varchar AND d.day = %(day)s::date AND d.recipient = p.recipient
+             WHERE d.state = %(pending)s::varchar
              ORDER BY d.id, p.task_id, p.tier
             ON CONFLICT DO NOTHING
             """,  # noqa: S608
