@@ -11,6 +11,7 @@ from tracker.permissions import access_for
 def navigation(request: HttpRequest) -> dict:
     """Whether the top bar links the dashboard and the ledger upload (read lazily: the request's
     Access is usually loaded by the view already)."""
+
     def allowed(name: str) -> SimpleLazyObject:
         return SimpleLazyObject(
             lambda: bool(request.user.is_authenticated and getattr(access_for(request), name))

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -70,19 +72,49 @@ def task_list(request: HttpRequest) -> HttpResponse:
     has_next = len(fetched) > PAGE_SIZE
     query = request.GET.copy()
     query.pop("page", None)
+    today = local_today()
     return render(
         request,
         "tracker/task_list.html",
         {
             "filterset": filterset,
             "tasks": fetched[:PAGE_SIZE],
+            "rows": _list_rows(fetched[:PAGE_SIZE], today),
             "page": page,
             "has_next": has_next,
             "has_previous": page > 1,
             "query": query.urlencode(),
-            "today": local_today(),
+            "today": today,
         },
     )
+
+
+def _list_rows(tasks: list[Task], today) -> list[dict]:
+    """What each row of 我的任务 shows, computed once here: a template resolving the same
+    lookups, filters and translations row by row cost several times more."""
+    types = {value: str(label) for value, label in TaskType.choices}
+    statuses = {value: str(label) for value, label in TaskStatus.choices}
+    rows = []
+    for task in tasks:
+        organization = task.inspection.organization
+        rows.append(
+            {
+                "url": reverse("tracker:task_detail", args=[task.pk]),
+                "title": task.problem.label + Truncator(task.problem.title).chars(80),
+                "inspection": organization.short_name or organization.name,
+                "round": task.inspection.round_name,
+                "owner": task.owner_unit.name,
+                "lead": task.lead_unit.name if task.lead_unit_id else "",
+                "type": types.get(task.task_type, task.task_type),
+                "status": task.status,
+                "status_label": statuses.get(task.status, task.status),
+                "deadline": task.deadline.isoformat() if task.deadline else "",
+                "long_term": task.task_type == TaskType.LONG_TERM,
+                "original": task.original_deadline.isoformat() if task.original_deadline else "",
+                "days_overdue": task.days_overdue(today),
+            }
+        )
+    return rows
 
 
 # --- the task page ------------------------------------------------------------------------------
