@@ -12,23 +12,28 @@ from html import escape
 
 from django import forms, template
 from django.forms.boundfield import BoundField
-from django.forms.utils import flatatt
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-INPUTS = (forms.TextInput, forms.NumberInput, forms.DateInput, forms.EmailInput)
+INPUTS = (forms.TextInput, forms.NumberInput, forms.DateInput, forms.EmailInput, forms.HiddenInput)
 
 
-def _attrs(bound: BoundField, widget: forms.Widget, **extra) -> str:
-    attrs = {**widget.attrs, **extra, "name": bound.html_name}
-    if bound.auto_id and "id" not in attrs:
-        attrs["id"] = bound.auto_id
-    if bound.field.required and not isinstance(widget, forms.CheckboxSelectMultiple):
-        attrs["required"] = True
-    if bound.errors:
-        attrs["aria-invalid"] = "true"
-    return flatatt(attrs)
+def _attrs(bound: BoundField, widget: forms.Widget, **first) -> str:
+    """The attributes Django's own rendering gives (``BoundField.as_widget``: required,
+    disabled, aria-invalid and aria-describedby from the field, the widget's attrs, the id)."""
+    attrs = widget.build_attrs(widget.attrs, bound.build_widget_attrs({}, widget))
+    if bound.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", bound.auto_id)
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        attrs.pop("required", None)  # per box, as Django does; never on the wrapper
+    # In Django's order (type, name, value, then the rest), which pages and tests may rely on;
+    # flatatt would sort them. True is a bare attribute, False and None leave it out.
+    return "".join(
+        f" {key}" if value is True else f' {key}="{escape(str(value))}"'
+        for key, value in {**first, **attrs}.items()
+        if value is not False and value is not None
+    )
 
 
 def _chosen(widget: forms.Widget, value) -> set[str]:
@@ -45,7 +50,7 @@ def _select(bound: BoundField, widget: forms.Select) -> str:
         f"{' selected' if str(value) in chosen else ''}>{escape(str(label))}</option>"
         for value, label in widget.choices
     )
-    return f"<select{_attrs(bound, widget)}>{options}</select>"
+    return f"<select{_attrs(bound, widget, name=bound.html_name)}>{options}</select>"
 
 
 def _checkboxes(bound: BoundField, widget: forms.CheckboxSelectMultiple) -> str:
@@ -68,10 +73,15 @@ def _checkboxes(bound: BoundField, widget: forms.CheckboxSelectMultiple) -> str:
 
 def _input(bound: BoundField, widget: forms.Input) -> str:
     value = widget.format_value(bound.value())
-    extra = {"type": widget.input_type}
+    first = {"type": widget.input_type, "name": bound.html_name}
     if value is not None:
-        extra["value"] = value
-    return f"<input{_attrs(bound, widget, **extra)}>"
+        first["value"] = str(value)
+    return f"<input{_attrs(bound, widget, **first)}>"
+
+
+def _textarea(bound: BoundField, widget: forms.Textarea) -> str:
+    value = widget.format_value(bound.value())
+    return f"<textarea{_attrs(bound, widget, name=bound.html_name)}>\n{escape(str(value)) if value else ''}</textarea>"
 
 
 @register.filter
@@ -86,4 +96,6 @@ def fast_field(bound: BoundField) -> SafeString:
         return mark_safe(_checkboxes(bound, widget))  # noqa: S308
     if kind in INPUTS:
         return mark_safe(_input(bound, widget))  # noqa: S308
+    if kind is forms.Textarea:
+        return mark_safe(_textarea(bound, widget))  # noqa: S308
     return bound.as_widget()

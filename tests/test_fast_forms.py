@@ -1,0 +1,76 @@
+"""The filter and task forms are rendered by ``fast_field`` in Python; what it writes must be
+what Django's widget templates write (same elements, attributes, values and selection)."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from django import forms
+from django.http import QueryDict
+
+from tracker.filtersets import TaskFilterSet
+from tracker.models import Task
+from tracker.templatetags.fast_forms import fast_field
+
+
+class _Shape(HTMLParser):
+    """Elements with sorted attributes and stripped text: attribute order and whitespace
+    between tags are the only differences allowed."""
+
+    def __init__(self):
+        super().__init__()
+        self.items: list[tuple] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.items.append(("start", tag, tuple(sorted(attrs))))
+
+    def handle_endtag(self, tag):
+        self.items.append(("end", tag))
+
+    def handle_data(self, data):
+        if data.strip():
+            self.items.append(("text", data.strip()))
+
+
+def shape(html: str) -> list[tuple]:
+    parser = _Shape()
+    parser.feed(str(html))
+    return parser.items
+
+
+class NoteForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="写清进展")
+    due = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    kind = forms.ChoiceField(choices=[("a", "甲<"), ("b", "乙")])
+    ticks = forms.MultipleChoiceField(
+        choices=[(1, "一"), (2, "二")], widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "status=in_progress&status=closed&overdue=true&due_within=7&q=a%22b<&as_of=2026-11-02"
+        "&sort=deadline&level=nowhere&uncategorized=false",
+    ],
+)
+def test_the_filter_form_renders_as_django_would(query):
+    filterset = TaskFilterSet(QueryDict(query), queryset=Task.objects.none())
+    filterset.is_valid()
+    for bound in filterset.form:
+        assert shape(fast_field(bound)) == shape(bound.as_widget()), bound.name
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"version": "3", "note": "一是<b>完成</b>", "kind": "b", "ticks": ["2"]}, {"note": ""}],
+)
+def test_task_page_widgets_render_as_django_would(data):
+    form = NoteForm(data)
+    if data is not None:
+        form.is_valid()  # errors add aria-invalid, as in Django's own rendering
+    for bound in form:
+        assert shape(fast_field(bound)) == shape(bound.as_widget()), bound.name
