@@ -16,6 +16,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests import factories
+from tests.browser import browser  # noqa: F401 - the browser tests' fixture
 from tracker.choices import ScopeRole, UnitRole
 from tracker.models import Membership, ScopeAssignment
 

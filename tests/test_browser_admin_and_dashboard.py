@@ -7,15 +7,15 @@ PostgreSQL), the office's other stories:
    the 已逾期 figure and downloads the ledger as Excel;
 3. eve, a clerk of another unit, types the URL of a task she may not see and gets a 404.
 
-Nothing is frozen in the browser: deadlines are chosen around today in Asia/Shanghai
-(``local_today()``), the day the live server judges overdue by. Screenshots go to test-artifacts/.
+Nothing is frozen in the browser: deadlines are chosen around today in Asia/Shanghai, the day
+the live server judges overdue by (``local_today()``). Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import shutil
+import zoneinfo
 from collections import Counter
 from pathlib import Path
 
@@ -23,36 +23,19 @@ import openpyxl
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connections
 
 from tests import factories
+from tests.browser import ARTIFACTS
 from tests.conftest import PASSWORD
-from tests.test_browser_closeout import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tracker.choices import NOTICE_STATUS_TO_TASK, TaskStatus, TaskType
-from tracker.models import Inspection, SourceNotice, Task, local_today
+from tracker.choices import TaskStatus, TaskType
+from tracker.models import Inspection, SourceNotice, Task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 TESTS = Path(__file__).resolve().parent
 SEED = TESTS.parent / "seeds" / "001_5c2e2c6e6d9d9ed6.txt"
 EXPECTED = json.loads((TESTS / "seeds_expected.json").read_text(encoding="utf-8"))[SEED.name]
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/services.sh (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            # While Playwright's loop runs, the ORM gets a connection of its own in this
-            # context; close it, or the test database cannot be dropped at the end.
-            connections.close_all()
-            browser.close()
 
 
 @pytest.fixture
@@ -104,7 +87,13 @@ def test_admin_imports_a_gb18030_notice_through_preview_and_confirm(
     assert notice_file.read_bytes() != SEED.read_bytes()  # really not UTF-8 any more
     section = EXPECTED["inspections"][0]
     leaves = _leaves(section["problems"])
-    expected_statuses = Counter(NOTICE_STATUS_TO_TASK[leaf["status"]] for leaf in leaves)
+    # A notice's 未完成 is a task still 整改中; the other two words carry over as they are.
+    task_status = {
+        "completed": TaskStatus.COMPLETED,
+        "basically_completed": TaskStatus.BASICALLY_COMPLETED,
+        "not_completed": TaskStatus.IN_PROGRESS,
+    }
+    expected_statuses = Counter(task_status[leaf["status"]] for leaf in leaves)
 
     # When they log into the (Chinese) admin and open 整改通报 → 导入通报
     context, page = _new_page(browser)
@@ -204,7 +193,9 @@ def test_admin_imports_a_gb18030_notice_through_preview_and_confirm(
 def world(org, inspection, finance, planning):
     """carol's organization, with deadlines around today in Shanghai; and another organization
     (outside carol's scope) with an overdue task of its own."""
-    today = local_today()
+    # Today in Shanghai, computed here rather than by the app's local_today(), so that an app
+    # judging by another day (UTC's, say) fails here whenever the two days differ.
+    today = datetime.datetime.now(SHANGHAI).date()
     day = datetime.timedelta(days=1)
     main = factories.make_category(inspection, "关于落实主体责任方面")
 
@@ -240,7 +231,7 @@ def world(org, inspection, finance, planning):
         owner=factories.make_unit(elsewhere, "外区财政局"),
         deadline=today - 5 * day,
     )
-    return {"overdue": overdue, "all": [t for t, _ in overdue.values()] + others}
+    return {"today": today, "overdue": overdue, "all": [t for t, _ in overdue.values()] + others}
 
 
 def test_supervisor_reads_the_dashboard_drills_into_overdue_and_exports_the_ledger(
@@ -273,8 +264,9 @@ def test_supervisor_reads_the_dashboard_drills_into_overdue_and_exports_the_ledg
     assert dict(drawn) == {"未启动": 1, "整改中": 4, "基本完成": 1, "已完成": 1, "已销号": 1}
     for chart in ("chart-history", "chart-units", "chart-categories", "chart-types"):
         assert page.locator(f"#{chart} svg").count() == 1, chart
-    # and the figures count carol's organization only (the other organization's overdue task
+    # and the figures are as of today in Shanghai and count carol's organization only (the other organization's overdue task
     # is not hers)
+    assert f"截至 {world['today']:%Y-%m-%d} 的整改情况" in page.inner_text("#totals-h")
     assert page.inner_text("[data-figure=total]") == str(len(world["all"]))
     assert page.inner_text("[data-figure=overdue]") == str(len(overdue))
     ARTIFACTS.mkdir(exist_ok=True)
@@ -321,6 +313,7 @@ def test_supervisor_reads_the_dashboard_drills_into_overdue_and_exports_the_ledg
     page.goto(f"{live_server.url}/dashboard/")
     page.wait_for_selector("#chart-status svg path")
     assert page.inner_text("[data-figure=overdue]") == str(len(overdue))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
     context.close()
 
