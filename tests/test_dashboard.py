@@ -290,3 +290,26 @@ def test_charts_come_from_the_vendored_echarts_with_tables_beneath(client, carol
     # Each chart is followed by its accessible table with a caption.
     assert html.count('aria-hidden="true"') == html.count('class="chart"') == 5
     assert html.count("<caption>") >= 7
+
+
+def test_units_nobody_can_be_emailed_are_listed_with_their_open_tasks(
+    client, carol, org, inspection, finance
+):
+    # Given 档案馆 has two open tasks and one done, no contact address and no member; 财政局
+    # has a contact address; a contactless unit of another organization has an open task too
+    archive = factories.make_unit(org, "档案馆", "")
+    open_ones = {factories.make_task(inspection, owner=archive).pk for _ in range(2)}
+    factories.make_task(inspection, owner=archive, status=TaskStatus.COMPLETED)
+    factories.make_task(inspection, owner=finance)
+    elsewhere = factories.make_org("中共别处委员会")
+    factories.make_task(
+        factories.make_inspection(elsewhere), owner=factories.make_unit(elsewhere, "别处档案室")
+    )
+
+    # When carol (supervisor of her organization) opens the dashboard
+    context = open_dashboard(client, carol).context
+
+    # Then only 档案馆 is listed, with its two open tasks, and the figure drills into them
+    assert [(u["name"], u["open_tasks"]) for u in context["no_contact"]] == [("档案馆", 2)]
+    assert drill(carol, context["no_contact"][0]["links"]["open"]) == open_ones
+    assert "无联系人的单位" in context["body"]

@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
 from tracker.lamps import LAMP_ORDER, LampRules, due_soon_q, lamp, lamp_aggregates
 from tracker.models import Inspection, Problem, Task, TaskEvent, Unit, local_today
+from tracker.reminders import uncontactable_owner_rows
 
 
 def status_counts(tasks: QuerySet[Task]) -> dict[str, int]:
@@ -504,6 +505,7 @@ def dashboard(
             "categories": category_rows(tasks, today),
             "types": type_rows(tasks, today, rules, groups),
             "history": completion_history(tasks, today),
+            "no_contact": uncontactable_owner_rows(tasks),
             "rules": rules,
         }
 

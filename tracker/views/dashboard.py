@@ -139,6 +139,10 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
         "categories": categories,
         "types": types,
         "history": data["history"],
+        "no_contact": [
+            {**row, "links": {"open": drill(owner_unit=row["id"], status=OPEN_STATUSES)}}
+            for row in data["no_contact"]
+        ],
         "lamp_counts": {
             lamp: sum(1 for u in units if u["lamp"] == lamp) for lamp in ("red", "yellow", "green")
         },
