@@ -397,3 +397,22 @@ def test_the_top_bar_links_the_dashboard_and_the_ledger_to_those_who_may_open_th
     assert links(alice) == (True, True)
     assert links(dave) == (True, False)
     assert links(mallory) == (False, False)
+
+
+def test_a_task_without_close_outs_extensions_evidence_or_units_skips_those_queries(
+    client, carol, alice, finance_task, planning
+):
+    # Given a bare task: carol's page costs some number of queries
+    bare = _detail_queries(client, carol, finance_task)
+
+    # When it gains a responsible unit and a close-out request (with a written reason)
+    finance_task.responsible_units.add(planning)
+    actions.request_closeout(
+        finance_task, actions.Actor.of(alice), summary="已整改", no_evidence_reason="会议纪要未印发"
+    )
+
+    # Then its page reads those two lists (and the close-out's reviews) and shows them
+    client.force_login(carol)
+    html = client.get(reverse("tracker:task_detail", args=[finance_task.pk])).content.decode()
+    assert planning.name in html and "会议纪要未印发" in html
+    assert _detail_queries(client, carol, finance_task) == bare + 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +31,14 @@ from tracker.forms import (
     ProgressForm,
     ReopenForm,
 )
-from tracker.models import CloseoutRequest, CloseoutReview, Evidence, Task, local_today
+from tracker.models import (
+    CloseoutRequest,
+    CloseoutReview,
+    Evidence,
+    ExtensionRequest,
+    Task,
+    local_today,
+)
 from tracker.permissions import (
     access_for,
     closeouts_to_review,
@@ -121,12 +128,25 @@ def _list_rows(tasks: list[Task], today) -> list[dict]:
 
 
 def _task_queryset():
+    """The task with everything its page shows in one row, and whether it has close-outs,
+    extensions, evidence and responsible units at all: most tasks have none of them, and the
+    page then skips those four queries (the flags are read in the same statement, so they are
+    never stale)."""
+
+    def has(model) -> Exists:
+        return Exists(model.objects.filter(task=OuterRef("pk")))
+
     return Task.objects.select_related(
         "problem__parent__parent",
         "inspection__organization",
         "owner_unit",
         "lead_unit",
         "lead_leader",
+    ).annotate(
+        has_closeouts=has(CloseoutRequest),
+        has_extensions=has(ExtensionRequest),
+        has_evidence=has(Evidence),
+        has_responsible_units=has(Task.responsible_units.through),
     )
 
 
@@ -137,18 +157,24 @@ def _load(request: HttpRequest, pk: int) -> Task:
 def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
     access = access_for(request)
     measures = list(task.measures.all())
-    closeouts = list(
+
+    def rows(flag: str, queryset) -> list:
+        return list(queryset) if getattr(task, flag, True) else []
+
+    closeouts = rows(
+        "has_closeouts",
         task.closeout_requests.select_related("requested_by")
         .prefetch_related(
             Prefetch("reviews", queryset=CloseoutReview.objects.select_related("reviewer")),
         )
-        .order_by("-requested_at", "-pk")
+        .order_by("-requested_at", "-pk"),
     )
     pending_closeout = next((c for c in closeouts if c.is_pending), None)
-    extensions = list(
+    extensions = rows(
+        "has_extensions",
         task.extension_requests.select_related("requested_by", "decided_by").order_by(
             "-requested_at", "-pk"
-        )
+        ),
     )
     pending_extension = next((e for e in extensions if e.status == ExtensionStatus.PENDING), None)
     can_edit = access.can_edit(task)
@@ -171,9 +197,9 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
         "task": task,
         "ancestors": task.problem.ancestors(),
         "measures": measures,
-        "responsible_units": list(task.responsible_units.all()),
+        "responsible_units": rows("has_responsible_units", task.responsible_units.all()),
         "events": list(task.events.select_related("actor").order_by("created_at", "pk")),
-        "evidence": list(task.evidence.select_related("uploaded_by")),
+        "evidence": rows("has_evidence", task.evidence.select_related("uploaded_by")),
         "closeouts": closeouts,
         "pending_closeout": pending_closeout,
         "extensions": extensions,
