@@ -325,9 +325,21 @@ _CLOSING_HEADING_RE = re.compile(
     r"下一步|下步工作|下一阶段|今后(?:工作|打算|努力|一个时期)|努力方向|工作打算|工作计划|后续工作"
 )
 _ORG_SUFFIX = r"(?:党工委|工作委员会|委员会|党委|党组|党总支|党支部|机关党委)"
+# A local party committee named by its place: 中共临江省委, 中共青溪县委.
+_PLACE_COMMITTEE = r"(?:省|自治区|市|自治州|州|县|区|旗|盟)委"
+_SIG_COMMITTEE_RE = re.compile(rf"^(?:中共|中国共产党)[^\s,。;:、“”()]{{2,20}}?{_PLACE_COMMITTEE}$")
 _ORG_LINE_RE = re.compile(rf"^([^\s,。;:、“”()]{{2,40}}?{_ORG_SUFFIX})$")
 _ORG_HEADING_RE = re.compile(rf"^([^\s,。;:、“”()]{{2,40}}?{_ORG_SUFFIX})\s*(?:[:]\s*(.*))?$")
-_TITLE_ORG_RE = re.compile(rf"^([^\s,。;:、“”]{{2,40}}?{_ORG_SUFFIX})关于")
+# A section about one organization's rectification: "一、市教育局党组巡察整改情况",
+# "(二)中共临川市委政法委员会巡察整改进展情况", "(三)白石乡整改情况" (a place named alone).
+_SECTION_TAIL = r"(?:巡视|巡察)?(?:反馈问题|反馈意见)?整改(?:工作)?(?:落实)?(?:进展)?(?:情况)"
+_ORG_SECTION_RE = re.compile(
+    rf"^([^\s,。;:、“”()]{{2,40}}?{_ORG_SUFFIX}){_SECTION_TAIL}$"
+    rf"|^([^\s,。;:、“”()]{{1,20}}?(?:省|自治区|自治州|市|县|区|旗|镇|乡|街道|局|公司)){_SECTION_TAIL}$"
+)
+_TITLE_ORG_RE = re.compile(
+    rf"^([^\s,。;:、“”]{{2,40}}?{_ORG_SUFFIX}|(?:中共|中国共产党)[^\s,。;:、“”]{{2,20}}?{_PLACE_COMMITTEE})关于"
+)
 
 _YEAR = r"(\d{4}|[〇零○一二三四五六七八九]{4})\s*年"
 _MON = r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月"
@@ -380,6 +392,34 @@ _STATUS_ONLY_RE = re.compile(rf"^\s*({STATUS_WORDS_RE})\s*[。.]?\s*$")
 _TAIL_STATUS_RE = re.compile(
     r"^(?:目前|截至目前|当前|现|至此)?\s*,?\s*(?:该问题|此问题|本问题|该项问题|该项整改|此项整改|该项|此项|"
     rf"上述问题)?\s*(?:已经|已全部|已)??\s*({STATUS_WORDS_RE})(?:整改)?(?:中)?$"
+)
+# A clause inside a problem's text stating its status, with a time or a subject so that a
+# measure ("已完成12个党支部换届") is not taken for one: "目前,该项整改已基本完成,下一步将…",
+# "…,目前已整改到位,并建立…", "截至10月底,该问题正在整改中".
+_MID_LEAD = r"目前|截至目前|截止目前|当前|现(?=已)|至此|截至[^,。;]{0,12}?(?:底|末|日|止)"
+_MID_SUBJECT = (
+    r"该问题|此问题|本问题|该项问题|上述问题|该项整改(?:任务)?|此项整改(?:任务)?|该整改任务|该项任务|"
+    r"此项任务|该项工作|此项工作|该项"
+)
+# Found by a scan that starts on a time or subject word (fast) and checked to begin a clause.
+_MID_STATUS_SCAN_RE = re.compile(
+    rf"(?:(?:{_MID_LEAD})\s*,?\s*(?:{_MID_SUBJECT})?|(?:{_MID_SUBJECT}))\s*(?:整改工作|整改)?\s*"
+    rf"(?:已经|已全部|已)?\s*({STATUS_WORDS_RE})(?:整改)?(?:工作)?(?:中)?(?=\s*(?:[。;!?,]|$))"
+)
+_CLAUSE_MARKS = frozenset("。;!?, ")
+# Words one of which such a clause holds (checked with `in` before any regex runs).
+_MID_HINTS = (
+    "该",
+    "此项",
+    "此问题",
+    "本问题",
+    "上述问题",
+    "目前",
+    "截至",
+    "截止",
+    "当前",
+    "现已",
+    "至此",
 )
 _WRAP_ZHENDUI_Q = re.compile(r"^针对[^“”]{0,40}?“(.+)”\s*的?问题$")
 _WRAP_ZHENDUI = re.compile(r"^针对(?:[^“”]{0,20}?(?:指出|反馈|提出|发现)的)?([^“”]{2,}?)的?问题$")
@@ -506,6 +546,8 @@ def _unwrap_title(raw: str) -> str:
     m = _WRAP_GUANYU.match(s)
     if m and not _CATEGORY_RE.search(s) and not _generic(m.group(1)):
         return _clean_title(m.group(1))
+    if s.endswith("的问题") and len(s) >= 7 and not _generic(s[:-3]):
+        return _clean_title(s[:-3])  # "1.农村公路养护管理不到位的问题。"
     return _clean_title(s)
 
 
@@ -689,6 +731,33 @@ def _tail_status(node: _Node) -> str | None:
         return None
     m = _TAIL_STATUS_RE.match(tail)
     return m.group(1) if m else None
+
+
+def _body_status(node: _Node) -> str | None:
+    """The status a clause inside a problem's own text states, if one does (the last one).
+
+    Read from the rest of its heading line, its body and its measure sub-headings; never from
+    a sub-problem's text, which speaks for the sub-problem.
+    """
+    texts = [node.head[1], *node.body]
+    for c in node.children:
+        if c.style in ("wenti", "dige") or c.head[2] or _is_explicit_title(c.sentence):
+            return None
+        texts.append(c.text)
+        texts.extend(c.body)
+    found = None
+    text = "。".join(t for t in texts if t)
+    # Every such clause opens on one of _MID_HINTS at a clause start: try the regex only there.
+    at = -1
+    for word in _MID_HINTS:
+        pos = text.find(word)
+        while pos >= 0:
+            if (pos == 0 or text[pos - 1] in _CLAUSE_MARKS) and pos > at:
+                m = _MID_STATUS_SCAN_RE.match(text, pos)
+                if m:
+                    found, at = m.group(1), pos
+            pos = text.find(word, pos + 1)
+    return found
 
 
 def _parse_heading(text: str) -> tuple[str, str | None, str] | None:
@@ -978,8 +1047,27 @@ def _maybe_flat_header(t: str) -> bool:
     """Cheap test: could this line start a table flattened to text (see _read_flat_table)?"""
     if len(t) > 80:
         return False
-    first = t.split(" ", 1)[0]
-    return _is_header_cell(first)
+    parts = t.split(" ", 2)
+    return _is_header_cell(parts[0]) or (
+        len(parts) > 1 and len(parts[0]) <= 3 and _is_header_cell(parts[0] + parts[1])
+    )
+
+
+def _header_words(words: list[str]) -> list[str]:
+    """Header cells with a stray space inside a name joined again ("序 号", "完成 情况")."""
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        w = words[k]
+        if not _is_header_cell(w):
+            for j in range(k + 1, min(k + 3, len(words))):
+                joined = "".join(words[k : j + 1])
+                if _is_header_cell(joined):
+                    w, k = joined, j
+                    break
+        out.append(w)
+        k += 1
+    return out
 
 
 def _read_flat_table(lines: list[_Line], i: int) -> tuple[_Table, int] | None:
@@ -988,7 +1076,7 @@ def _read_flat_table(lines: list[_Line], i: int) -> tuple[_Table, int] | None:
     or one cell per line (the header cells, then for each row its serial number and cells)."""
     t = lines[i].text
     if " " in t:
-        header = t.split()
+        header = _header_words(t.split())
         if len(header) < 3 or not all(_is_header_cell(c) for c in header):
             return None
         cols = _header_columns(header)
@@ -1000,6 +1088,8 @@ def _read_flat_table(lines: list[_Line], i: int) -> tuple[_Table, int] | None:
     while k < len(lines) and len(header) < 12:
         x = lines[k].text
         if x:
+            if " " in x and len(x) <= 10:
+                x = x.replace(" ", "")
             if not _is_header_cell(x):
                 break
             header.append(x)
@@ -1160,7 +1250,8 @@ class _NoticeReader:
             j = sig_idx - 1
             while j >= 0 and not lines[j].text:
                 j -= 1
-            if j >= 0 and _ORG_LINE_RE.match(lines[j].text.replace(" ", "")):
+            sig = lines[j].text.replace(" ", "") if j >= 0 else ""
+            if sig and (_ORG_LINE_RE.match(sig) or _SIG_COMMITTEE_RE.match(sig)):
                 self.signature = lines[j].text.replace(" ", "")
                 end = j
             self._sig_date = date
@@ -1241,8 +1332,12 @@ class _NoticeReader:
             h = ln.heading
             candidate = h[2] if h and h[0] in ("cn", "pcn", "num") else t
             m = _ORG_HEADING_RE.match(candidate)
-            if m and len(core_org_name(m.group(1))) >= 3 and not m.group(1).startswith("问题"):
-                found.append((idx, m.group(1)))
+            org = m.group(1) if m else None
+            if org is None and candidate.endswith("情况"):
+                m = _ORG_SECTION_RE.match(candidate)
+                org = (m.group(1) or m.group(2)) if m else None
+            if org and len(core_org_name(org)) >= 3 and not org.startswith("问题"):
+                found.append((idx, org))
         cores = {core_org_name(o) for _, o in found}
         if len(found) < 2 or len(cores) < 2:
             return [_Segment(None, None, content)]
@@ -1522,7 +1617,7 @@ class _NoticeReader:
         first, rest, _brackets = node.head
         words = node.status_words()
         if not any(fold_status(w) for w in words):
-            tail = _tail_status(node)
+            tail = _tail_status(node) or _body_status(node)
             if tail:
                 words.append(tail)
         status = status_text = task_type = None
@@ -1582,11 +1677,9 @@ class _NoticeReader:
 
     # -- pass 5: facts ------------------------------------------------------------------------
     def _facts(self, insp: ParsedInspection, intro: str, title: str) -> None:
-        for src in (title, intro):
-            if not src:
-                continue
-            for rx in _ROUND_RES:
-                m = rx.search(src)
+        for rx in _ROUND_RES:
+            for src in (title, intro):
+                m = rx.search(src) if src else None
                 if m:
                     insp.term = m.group(1) or None
                     insp.level = m.group(2) or None
@@ -1713,8 +1806,10 @@ class _NoticeReader:
         organization = primary
         if primary:
             for cand in fuller:
-                if org_names_match(cand, primary) and len(core_org_name(cand)) > len(
-                    core_org_name(organization or "")
+                core_cand, core_org = core_org_name(cand), core_org_name(organization or "")
+                if org_names_match(cand, primary) and (
+                    len(core_cand) > len(core_org)
+                    or (core_cand == core_org == organization and _SIG_COMMITTEE_RE.match(cand))
                 ):
                     organization = cand
         elif fuller:
@@ -1781,6 +1876,14 @@ class _NoticeReader:
                 elif isinstance(value, float):
                     value = round(value, 4)
             out[key] = value
+        # "对反馈的3个问题……已全部完成整改": every problem declared is completed.
+        if (
+            "problems" in out
+            and "completed" not in out
+            and "全部" in text
+            and any(_ALL_DONE_RE.search(x) for x in problem_sentences)
+        ):
+            out["completed"] = out["problems"]
         return out
 
     # -- main -----------------------------------------------------------------------------------
@@ -1857,20 +1960,23 @@ class _NoticeReader:
                     notice.warnings.append(f"{prefix}line {leaf.line}: problem without a title")
 
 
+_ALL_DONE_RE = re.compile(r"(?:已|均已)全部(?:完成整改|整改完成|整改到位|完成|办结|销号)")
 _TOTALS_KEYS = frozenset(
     {"categories", "completed", "basically_completed", "not_completed", "long_term"}
 )
-_MONEY = r"\s*(万|亿)?元"
+_MONEY = r"\s*(?:余|多)?\s*(万|亿)?\s*(?:余|多)?元"
 _DECLARED_KEYWORDS: dict[str, str | tuple[str, ...]] = {
     "problems": "问题",
     "categories": "方面",
     "completed": "",
     "basically_completed": "完成",
-    "not_completed": "",
+    "not_completed": ("未完成", "正在", "持续推进", "整改中"),
     "long_term": "长期",
     "lead_units": ("牵头单位", "牵头部门", "牵头科室"),
     "responsible_units": ("责任单位", "责任部门"),
-    "measures": ("整改措施", "整改举措", "整改任务"),
+    "measures": ("整改措施", "整改举措"),
+    "tasks": "整改任务",
+    "cases_filed": "立案",
     "party_discipline": "党纪",
     "government_discipline": "政务处分",
     "organizational_handling": "组织处理",
@@ -1921,11 +2027,28 @@ _DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
             rf"(?:未完成|尚未完成|正在整改|持续推进|整改中|正在推进)(?:整改)?(?:的)?\s*{NUM}\s*(?:个|项|条)",
             False,
         ),
+        (
+            "basically_completed",
+            rf"{NUM}\s*(?:个|项|条)(?:问题)?(?:已)?(?:基本完成|阶段性完成|基本整改到位)",
+            False,
+        ),
+        (
+            "not_completed",
+            rf"{NUM}\s*(?:个|项|条)(?:问题)?(?:正在整改|持续推进|正在推进|尚未完成|未完成|整改中)",
+            False,
+        ),
         ("long_term", rf"(?:需)?长期(?:坚持|推进|整改)(?:的)?\s*{NUM}\s*(?:个|项|条)", False),
         ("lead_units", rf"{NUM}\s*个(?:整改)?牵头(?:单位|部门|科室)", False),
         ("responsible_units", rf"{NUM}\s*个(?:整改)?责任(?:单位|部门)", False),
-        ("measures", rf"{NUM}\s*(?:项|条|个)(?:具体)?整改(?:措施|举措|任务)", False),
+        ("measures", rf"{NUM}\s*(?:项|条|个)(?:具体)?整改(?:措施|举措)", False),
         ("measures", rf"整改(?:措施|举措)\s*{NUM}\s*(?:项|条)", False),
+        ("tasks", rf"{NUM}\s*(?:项|条|个)(?:具体)?整改任务", False),
+        ("tasks", rf"整改任务(?:清单|台账)?\s*(?:共计|共)?\s*{NUM}\s*(?:项|条|个)", False),
+        (
+            "cases_filed",
+            rf"立案(?:审查调查|审查|调查)?(?:案件)?\s*{NUM}\s*(?:件|起|宗)",
+            False,
+        ),
         ("party_discipline", rf"党纪(?:政务)?处分\s*{NUM}\s*(?:人|名)", False),
         ("government_discipline", rf"(?<!党纪)政务处分\s*{NUM}\s*(?:人|名)", False),
         ("organizational_handling", rf"组织处理\s*{NUM}\s*(?:人|名)", False),
