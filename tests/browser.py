@@ -43,3 +43,19 @@ def browser():
             # context; close it, or the test database cannot be dropped at the end.
             connections.close_all()
             browser.close()
+
+
+def log_in(browser, live_server, username: str, password: str, *, width: int = 1280):
+    """A new browser context at ``width`` px, logged in through the login form as
+    ``username``; returns (context, page) on 我的任务."""
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": width, "height": 900}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    assert "/accounts/login/" in page.url  # anonymous: sent to the login page
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("h1:has-text('我的任务')")
+    return context, page

@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from tests import factories
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, log_in
 from tests.conftest import PASSWORD
 from tracker.choices import TaskStatus, TaskType
 from tracker.models import Inspection, SourceNotice, Task
@@ -54,14 +54,7 @@ def _new_page(browser, *, width: int = 1280):
 
 
 def _log_in(browser, live_server, username: str, *, width: int = 1280):
-    context, page = _new_page(browser, width=width)
-    page.goto(f"{live_server.url}/")
-    assert "/accounts/login/" in page.url  # anonymous: sent to the login page
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("h1:has-text('我的任务')")
-    return context, page
+    return log_in(browser, live_server, username, PASSWORD, width=width)
 
 
 def _leaves(problems: list[dict]) -> list[dict]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, log_in
 from tests.conftest import PASSWORD
 from tests.test_workspace_evidence import PDF_BYTES, PNG_BYTES
 from tracker.choices import TaskStatus
@@ -23,15 +23,7 @@ def media(settings, tmp_path):
 
 
 def _log_in(browser, live_server, username: str, *, width: int = 1280):
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/")
-    assert "/accounts/login/" in page.url  # anonymous: sent to the login page
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_selector("h1:has-text('我的任务')")
-    return context, page
+    return log_in(browser, live_server, username, PASSWORD, width=width)
 
 
 def test_clerk_to_closeout_with_double_review_in_a_real_browser(

@@ -1023,10 +1023,8 @@ def _read_table(lines: list[_Line], i: int, name: str) -> tuple[_Table, int] | N
             continue
         cells = _table_cells(ln.raw)
         if cells is None or not is_row(ln):
-            cat = _category_row(ln.text)
-            if cat is None or not _next_is(lines, k + 1, is_row):
+            if not _category_between_rows(lines, k, is_row, builder):
                 break
-            builder.category(cat[0], cat[1], ln.no)
             k += 1
             continue
         k += 1
@@ -1102,6 +1100,17 @@ def _read_flat_table(lines: list[_Line], i: int) -> tuple[_Table, int] | None:
     return _read_cell_lines(lines, k, header, cols, lines[i].no)
 
 
+def _category_between_rows(lines, k: int, is_row, builder) -> bool:
+    """Line ``k`` is a category row (一、…方面) inside a table, taken only when table rows
+    follow it; records it with ``builder`` and says whether it did."""
+    ln = lines[k]
+    cat = _category_row(ln.text)
+    if cat is None or not _next_is(lines, k + 1, is_row):
+        return False
+    builder.category(cat[0], cat[1], ln.no)
+    return True
+
+
 def _next_is(lines: list[_Line], k: int, test: Callable[[_Line], bool]) -> bool:
     """Is the next non-empty line from lines[k] on one that passes `test`? (A category row only
     belongs to a table when table rows follow it.)"""
@@ -1133,10 +1142,8 @@ def _read_space_rows(
             continue
         cells = ln.raw.split()
         if not is_row(ln):
-            cat = _category_row(ln.text)
-            if cat is None or not _next_is(lines, k + 1, is_row):
+            if not _category_between_rows(lines, k, is_row, builder):
                 break
-            builder.category(cat[0], cat[1], ln.no)
             k += 1
             continue
         builder.row(_align_cells(cells, ncols, cols), ln.no)
