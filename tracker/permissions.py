@@ -101,15 +101,24 @@ class Access:
         return q if matched else None
 
     def _unit_q(self, unit_ids: set[int]) -> Q:
-        return (
-            Q(owner_unit_id__in=unit_ids)
-            | Q(lead_unit_id__in=unit_ids)
-            | Q(
-                pk__in=Task.responsible_units.through.objects.filter(unit_id__in=unit_ids).values(
-                    "task_id"
-                )
+        """Tasks one of the units owns, leads or carries as a responsible unit.
+
+        One ``id IN (… UNION …)`` rather than three ORed conditions: with the OR, PostgreSQL
+        can only walk the task list's order index and test every row (0.4 s at a million
+        tasks when the unit's tasks are not among the first ones); the union is a few index
+        lookups, and the page is the unit's few hundred tasks sorted."""
+        through = Task.responsible_units.through
+        # order_by(): without it each part would join problems and sort by the model's order.
+        mine = (
+            Task.objects.filter(owner_unit_id__in=unit_ids)
+            .order_by()
+            .values("pk")
+            .union(
+                Task.objects.filter(lead_unit_id__in=unit_ids).order_by().values("pk"),
+                through.objects.filter(unit_id__in=unit_ids).order_by().values("task_id"),
             )
         )
+        return Q(pk__in=mine)
 
     def tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
         """Every task this user may see."""
