@@ -173,6 +173,14 @@ else:
     raise SettingError(f"CACHE_URL must start with redis://, file:// or locmem://: {CACHE_URL!r}")
 # Keys carry the database name: two databases (a benchmark, a demo) never share figures.
 CACHES = {"default": {**_cache, "KEY_PREFIX": str(DATABASES["default"].get("NAME", ""))}}
+# Sessions are read from that shared cache and written through to the database (one query less
+# per request). Not with a per-process memory cache: a session ended in one worker would live
+# on in another's copy.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.db"
+    if CACHE_URL.startswith("locmem://")
+    else "django.contrib.sessions.backends.cached_db"
+)
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"

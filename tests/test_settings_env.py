@@ -71,7 +71,8 @@ def _settings_in_child(extra: dict) -> dict:
     code = (
         "import json, rectify.settings as s;"
         "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}),"
-        "'cache': s.CACHES['default']['BACKEND'], 'location': s.CACHES['default'].get('LOCATION')}))"
+        "'cache': s.CACHES['default']['BACKEND'], 'location': s.CACHES['default'].get('LOCATION'),"
+        "'sessions': s.SESSION_ENGINE}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
@@ -96,3 +97,11 @@ def test_the_cache_follows_cache_url_then_redis_url():
     assert redis["cache"].endswith("RedisCache") and redis["location"] == "redis://127.0.0.1:6379/3"
     files = _settings_in_child({"RECTIFY_VAR_DIR": "/tmp/rectify-x"})
     assert files["cache"].endswith("FileBasedCache") and files["location"] == "/tmp/rectify-x/cache"
+
+
+def test_sessions_are_cached_only_in_a_cache_every_worker_shares():
+    assert _settings_in_child({})["sessions"].endswith("cached_db")
+    assert _settings_in_child({"REDIS_URL": "redis://127.0.0.1:6379/3"})["sessions"].endswith(
+        "cached_db"
+    )
+    assert _settings_in_child({"CACHE_URL": "locmem://"})["sessions"].endswith("backends.db")

@@ -416,3 +416,28 @@ def test_a_task_without_close_outs_extensions_evidence_or_units_skips_those_quer
     html = client.get(reverse("tracker:task_detail", args=[finance_task.pk])).content.decode()
     assert planning.name in html and "会议纪要未印发" in html
     assert _detail_queries(client, carol, finance_task) == bare + 3
+
+
+def test_with_cached_sessions_logout_ends_the_session_everywhere(client, alice, settings):
+    # Given sessions read from the shared cache (the production setting)
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    cache.clear()
+    client.force_login(alice)
+    key = client.cookies["sessionid"].value
+    assert client.get(reverse("tracker:task_list")).status_code == 200
+    # the session is in the database and in the cache
+    assert Session.objects.filter(session_key=key).exists()
+    assert cache.get("django.contrib.sessions.cached_db" + key) is not None
+
+    # When alice logs out
+    client.post(reverse("logout"))
+
+    # Then neither the database nor the cache holds it, and the old cookie is refused
+    assert not Session.objects.filter(session_key=key).exists()
+    assert cache.get("django.contrib.sessions.cached_db" + key) is None
+    client.cookies["sessionid"] = key
+    response = client.get(reverse("tracker:task_list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
