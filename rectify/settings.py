@@ -155,8 +155,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # so a real worker and beat run on a laptop with no server.
 REDIS_URL = env_str("REDIS_URL", "")
 
-# Cache (dashboard figures): one cache shared by every gunicorn worker, so a figure computed by
-# one worker serves them all. CACHE_URL: redis://… (RedisCache), file:///path (FileBasedCache)
+# Cache (dashboard figures and pages, sessions): one cache shared by every gunicorn worker, so
+# a figure computed by one worker serves them all. CACHE_URL: redis://… (RedisCache), file:///path (FileBasedCache)
 # or locmem:// (one per process). Default: REDIS_URL when set, else files under var/cache/.
 CACHE_URL = env_str("CACHE_URL", REDIS_URL or f"file://{VAR_DIR / 'cache'}")
 if CACHE_URL.startswith(("redis://", "rediss://")):

@@ -346,6 +346,43 @@ def test_a_supervisor_over_all_organizations_sees_every_task(db, finance_task, p
     assert access.can_supervise(finance_task)
 
 
+@pytest.mark.parametrize("scope", ["organization", "inspection", "all", "observer", "other"])
+def test_can_supervise_answers_as_supervised_tasks_does(db, org, inspection, finance, scope):
+    """can_supervise reads the scopes in Python; it must agree with the queryset rule."""
+    from django.contrib.auth import get_user_model
+
+    from tests import factories
+    from tracker.choices import ScopeRole
+    from tracker.models import ScopeAssignment
+    from tracker.permissions import access_for
+
+    # Given tasks of two inspections of carol's organization and one of another organization
+    second = factories.make_inspection(org, round_name="十五届省委第三轮")
+    elsewhere = factories.make_org("中共别处委员会")
+    tasks = [
+        factories.make_task(inspection, owner=finance),
+        factories.make_task(second, owner=finance),
+        factories.make_task(factories.make_inspection(elsewhere), owner=finance),
+    ]
+    # and a user holding one kind of scope
+    user = get_user_model().objects.create_user(f"u-{scope}", password="x")
+    fields = {
+        "organization": {"role": ScopeRole.SUPERVISOR, "organization": org},
+        "inspection": {"role": ScopeRole.SUPERVISOR, "inspection": inspection},
+        "all": {"role": ScopeRole.SUPERVISOR, "all_organizations": True},
+        "observer": {"role": ScopeRole.OBSERVER, "organization": org},
+        "other": {"role": ScopeRole.SUPERVISOR, "organization": elsewhere},
+    }[scope]
+    ScopeAssignment.objects.create(user=user, **fields)
+
+    # Then the queryset covers the tasks the scope names, and the Python check agrees
+    access = access_for(user)
+    supervised = set(access.supervised_tasks().values_list("pk", flat=True))
+    expected = {"organization": [0, 1], "inspection": [0], "all": [0, 1, 2], "observer": []}
+    assert supervised == {tasks[i].pk for i in expected.get(scope, [2])}
+    assert {t.pk for t in tasks if access.can_supervise(t)} == supervised
+
+
 def test_history_labels_stay_in_the_site_language_whatever_the_ui_language(finance_task, alice):
     from django.utils import translation
 

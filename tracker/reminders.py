@@ -329,22 +329,21 @@ def recipients_for(task: dict, tier: str, d: Directory, fallback: str = "") -> l
     return [Planned(task["id"], email, tier, no_contact) for email, no_contact in chosen.items()]
 
 
-def _reachable_members(unit_ref: str) -> QuerySet[Membership]:
-    return Membership.objects.filter(unit=OuterRef(unit_ref), user__is_active=True).exclude(
-        user__email=""
-    )
-
-
-# A unit nobody can be emailed at: no contact address and no active member with an email.
-NO_CONTACT_ADDRESS = r"^[^@]*$"
+def no_contact_q(unit: str = "") -> Q:
+    """Units nobody can be emailed at: no contact address and no active member with an email.
+    Over units with ``unit=""``; over tasks whose owner is such a unit with ``unit="owner_unit"``."""
+    prefix = f"{unit}__" if unit else ""
+    reachable = Membership.objects.filter(
+        unit=OuterRef(unit or "pk"), user__is_active=True
+    ).exclude(user__email="")
+    return Q(**{f"{prefix}contact_emails__regex": r"^[^@]*$"}) & ~Exists(reachable)
 
 
 def units_without_contact() -> QuerySet[Unit]:
-    """Units with open tasks that nobody can be emailed at: no contact address and no member
-    with an email. Their reminders go to the supervisors; the dashboard lists them."""
+    """Units with open tasks that nobody can be emailed at. Their reminders go to the
+    supervisors; the dashboard lists them (``selectors.uncontactable_owner_rows``)."""
     return (
-        Unit.objects.filter(contact_emails__regex=NO_CONTACT_ADDRESS)
-        .filter(~Exists(_reachable_members("pk")))
+        Unit.objects.filter(no_contact_q())
         .filter(Exists(Task.objects.open().filter(owner_unit=OuterRef("pk"))))
         .annotate(
             open_tasks=Count(
@@ -354,29 +353,6 @@ def units_without_contact() -> QuerySet[Unit]:
         .select_related("organization")
         .order_by("organization__name", "name")
     )
-
-
-def uncontactable_owner_rows(tasks: QuerySet[Task], limit: int = 50) -> list[dict]:
-    """The same units, limited to the owners of open tasks in ``tasks`` (a dashboard scope):
-    ``{"id", "name", "organization", "open_tasks"}``, most open tasks first."""
-    rows = (
-        tasks.open()
-        .filter(owner_unit__contact_emails__regex=NO_CONTACT_ADDRESS)
-        .filter(~Exists(_reachable_members("owner_unit")))
-        .order_by()
-        .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
-        .annotate(open_tasks=Count("pk"))
-        .order_by("-open_tasks", "owner_unit__name")[:limit]
-    )
-    return [
-        {
-            "id": row["owner_unit"],
-            "name": row["owner_unit__name"],
-            "organization": row["owner_unit__organization__name"],
-            "open_tasks": row["open_tasks"],
-        }
-        for row in rows
-    ]
 
 
 # --- collect and record -----------------------------------------------------------------------

@@ -34,7 +34,7 @@ from django.utils import timezone, translation
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
 from tracker.lamps import LAMP_ORDER, LampRules, due_soon_q, lamp, lamp_aggregates
 from tracker.models import Inspection, Problem, Task, TaskEvent, Unit, local_today
-from tracker.reminders import uncontactable_owner_rows
+from tracker.reminders import no_contact_q
 
 
 def status_counts(tasks: QuerySet[Task]) -> dict[str, int]:
@@ -471,6 +471,29 @@ def dashboard_version() -> tuple[int, int]:
     )
 
 
+def uncontactable_owner_rows(tasks: QuerySet[Task], limit: int = 50) -> list[dict]:
+    """Owners of open tasks in ``tasks`` (a dashboard scope) nobody can be emailed at
+    (``reminders.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
+    tasks first."""
+    rows = (
+        tasks.open()
+        .filter(no_contact_q("owner_unit"))
+        .order_by()
+        .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
+        .annotate(open_tasks=Count("pk"))
+        .order_by("-open_tasks", "owner_unit__name")[:limit]
+    )
+    return [
+        {
+            "id": row["owner_unit"],
+            "name": row["owner_unit__name"],
+            "organization": row["owner_unit__organization__name"],
+            "open_tasks": row["open_tasks"],
+        }
+        for row in rows
+    ]
+
+
 def dashboard_key(
     tasks: QuerySet[Task], today: datetime.date, rules: LampRules | None = None
 ) -> str:
@@ -483,7 +506,11 @@ def dashboard_key(
 
 
 def dashboard(
-    tasks: QuerySet[Task], today: datetime.date | None = None, *, use_cache: bool = True
+    tasks: QuerySet[Task],
+    today: datetime.date | None = None,
+    *,
+    use_cache: bool = True,
+    key: str | None = None,
 ) -> dict:
     """Everything the dashboard shows for a scope, cached until the next task change.
 
@@ -511,7 +538,7 @@ def dashboard(
 
     if not use_cache:
         return compute()
-    key = dashboard_key(tasks, today, rules)
+    key = key or dashboard_key(tasks, today, rules)  # the caller may have it already
     data = cache.get(key)
     if data is None:
         data = compute()

@@ -25,8 +25,6 @@ def _attrs(bound: BoundField, widget: forms.Widget, **first) -> str:
     attrs = widget.build_attrs(widget.attrs, bound.build_widget_attrs({}, widget))
     if bound.auto_id and "id" not in widget.attrs:
         attrs.setdefault("id", bound.auto_id)
-    if isinstance(widget, forms.CheckboxSelectMultiple):
-        attrs.pop("required", None)  # per box, as Django does; never on the wrapper
     # In Django's order (type, name, value, then the rest), which pages and tests may rely on;
     # flatatt would sort them. True is a bare attribute, False and None leave it out.
     return "".join(

@@ -227,11 +227,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # The figures, their drill-down links and the rendered body (about 600 links) are cached
     # together under the figures' key (which changes with every task change) plus what the
     # links depend on: the query string and the upload link.
-    raw = repr((selectors.dashboard_key(tasks, today), sorted(request.GET.lists()), can_upload))
+    data_key = selectors.dashboard_key(tasks, today)
+    raw = repr((data_key, sorted(request.GET.lists()), can_upload))
     key = "rectify:dashboard-page:" + hashlib.sha256(raw.encode()).hexdigest()
     page = cache.get(key)
     if page is None:
-        data = selectors.dashboard(tasks, today)
+        data = selectors.dashboard(tasks, today, key=data_key)
         drill = Drill(request.GET, reverse("tracker:task_list"))
         view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
         export = Drill(request.GET, reverse("tracker:ledger_export"))
