@@ -11,7 +11,7 @@ from tracker.models import Inspection, Organization, Problem, Task, Unit
 
 _seq = itertools.count(1)
 
-SYSTEM = actions.Actor(source=EventSource.SYSTEM, ref="test")
+SYSTEM = actions.Actor.system(EventSource.SYSTEM, "test")
 
 
 def make_org(name: str = "中共测试开发区工作委员会") -> Organization:

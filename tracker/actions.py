@@ -1,25 +1,30 @@
 """The one way to change a task.
 
-Status, deadline, owner, type and close-out change only through the functions here. Each one
-runs in a transaction, locks the task row, checks the rule, writes exactly one history event
-naming its actor and source, bumps the task's version, and defers any email or queued work to
+Every field of a task that matters (status, deadline, owner, lead unit, responsible units, lead
+leader, type, report date, progress, measures) and the close-out and extension workflow change
+only through the functions here. Each one runs in a transaction, locks the task row, asks
+``tracker.permissions.authorize`` whether its actor may make this change (role, scope, stage:
+callers never decide), checks the workflow rule, writes one history event per change naming its
+actor and source, bumps the task's version, and defers any email or queued work to
 ``transaction.on_commit``. The admin, the views, the notice importer, the ledger upload and the
 Celery sweep all call these functions; none of them assigns ``task.status`` itself.
+
+Events store codes (status, type, measure state, close-out stage), unit ids and ISO dates, never
+labels: ``tracker.models.history.label_events`` renders them in the reader's language.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tracker.choices import EventKind, EventSource, TaskStatus, TaskType
+from tracker.choices import EventKind, EventSource, MeasureState, TaskStatus, TaskType
 from tracker.models import Measure, Problem, Task, TaskEvent, Unit
 
 
@@ -46,19 +51,38 @@ class StaleTask(ActionError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who or what makes a change: a user, or a source such as a notice import or a sweep."""
+    """Who or what makes a change: a user (through a page, the admin, a ledger upload), or a
+    named system actor (``Actor.system``: a notice import, the reminder sweep, maintenance).
+
+    A change whose actor has no user is refused unless its source is a system actor granted
+    that change (``tracker.permissions.SYSTEM_GRANTS``): no actor means refusal, not trust.
+    ``access`` lets a request's already-read roles be reused; it is never trusted over ``user``.
+    """
 
     user: AbstractBaseUser | None = None
     source: str = EventSource.USER
     ref: str = ""
+    access: object = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, user: AbstractBaseUser | None, source: str = EventSource.USER, ref: str = ""):
-        return cls(
-            user=user if user is not None and user.is_authenticated else None,
-            source=source,
-            ref=ref,
-        )
+    def of(
+        cls,
+        user: AbstractBaseUser | None,
+        source: str = EventSource.USER,
+        ref: str = "",
+        access=None,
+    ):
+        user = user if user is not None and user.is_authenticated else None
+        if access is not None and getattr(access, "user", None) is not user:
+            access = None
+        return cls(user=user, source=source, ref=ref, access=access)
+
+    @classmethod
+    def system(cls, source: str, ref: str) -> Actor:
+        """A named system actor: ``source`` is IMPORT, SWEEP or SYSTEM, ``ref`` says which run."""
+        if source not in (EventSource.IMPORT, EventSource.SWEEP, EventSource.SYSTEM):
+            raise ValueError(f"{source!r} is not a system actor")
+        return cls(user=None, source=source, ref=ref)
 
 
 # Allowed status moves for ordinary progress reporting. Close-out (→ 已销号) and reopening
@@ -82,19 +106,39 @@ def allowed_statuses(task: Task) -> list[str]:
 
 
 def _label(choices, value) -> str:
-    """The label stored in history: always in the site language, whoever's UI made the change."""
+    """A code's label in the active language, for messages (history stores the code)."""
     if not value:
         return ""
-    with translation.override(settings.LANGUAGE_CODE):
-        return str(choices(value).label)
+    return str(choices(value).label)
 
 
-def _lock(task: Task, expected_version: int | None) -> Task:
-    """Re-read the task under a row lock and check the version the caller saw."""
-    locked = Task.objects.select_for_update().get(pk=task.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleTask(locked, locked.events.select_related("actor").order_by("-id").first())
-    return locked
+class NotAllowed(ActionError):
+    """The actor may see the task but may not make this change."""
+
+
+def _authorize(actor: Actor, action: str, task: Task) -> None:
+    """Refuse unless ``actor`` may make ``action`` on ``task`` (tracker.permissions decides)."""
+    from tracker.permissions import authorize
+
+    if not authorize(actor, action, task):
+        if actor.user is None:
+            raise NotAllowed(_("没有操作人的修改不被接受。"))
+        raise NotAllowed(_("您没有权限进行此操作。"))
+
+
+def _unit_value(unit_or_id) -> str:
+    """How history stores a unit: its id."""
+    if unit_or_id is None:
+        return ""
+    return str(getattr(unit_or_id, "pk", unit_or_id))
+
+
+def _units_value(ids) -> str:
+    return ",".join(str(pk) for pk in sorted(ids))
+
+
+def _date_value(day: datetime.date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 def record_event(
@@ -141,17 +185,21 @@ def create_task(
     measures: list[str] | tuple[str, ...] = (),
     lead_leader_name: str = "",
     report_period_days: int | None = None,
+    lead_unit: Unit | None = None,
+    report_due_on: datetime.date | None = None,
 ) -> Task:
-    """Create the task for a leaf problem, with its measures and a 'created' event."""
+    """Create the task for a leaf problem, with its measures and a 'created' event.
 
-    report_due_on = None
-    if task_type == TaskType.LONG_TERM:
+    Supervisors of the problem's inspection (and administrators, and the notice import) may."""
+
+    if report_due_on is None and task_type == TaskType.LONG_TERM:
         period = report_period_days or settings.RECTIFY["LONG_TERM_REPORT_DAYS"]
         report_due_on = timezone.localdate() + datetime.timedelta(days=period)
-    task = Task.objects.create(
+    task = Task(
         problem=problem,
         inspection_id=problem.inspection_id,
         owner_unit=owner_unit,
+        lead_unit=lead_unit,
         deadline=deadline,
         status=status,
         task_type=task_type,
@@ -160,10 +208,12 @@ def create_task(
         status_changed_at=timezone.now(),
         closed_at=timezone.now() if status == TaskStatus.CLOSED else None,
     )
+    _authorize(actor, "create_task", task)
+    task.save()
     Measure.objects.bulk_create(
         [Measure(task=task, order=i, text=text) for i, text in enumerate(measures, start=1)]
     )
-    record_event(task, EventKind.CREATED, actor, new=_label(TaskStatus, status))
+    record_event(task, EventKind.CREATED, actor, new=status)
     return task
 
 
@@ -187,6 +237,11 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
     """``create_task`` for many problems at once (the notice importer): the same rows and the
     same one 'created' event per task, in three bulk INSERTs instead of three per task."""
 
+    if actor.user is not None:
+        for n in new_tasks:  # a user is judged per inspection, as create_task does
+            _authorize(actor, "create_task", Task(inspection_id=n.problem.inspection_id))
+    elif new_tasks:
+        _authorize(actor, "create_task", Task(inspection_id=new_tasks[0].problem.inspection_id))
     now = timezone.now()
     report_due_on = timezone.localdate() + datetime.timedelta(
         days=settings.RECTIFY["LONG_TERM_REPORT_DAYS"]
@@ -215,14 +270,12 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
             for i, text in enumerate(n.measures, start=1)
         ]
     )
-    # One label per distinct status, not per task (translation.override is not free).
-    labels = {s: _label(TaskStatus, s) for s in {n.status for n in new_tasks}}
     TaskEvent.objects.bulk_create(
         [
             TaskEvent(
                 task=task,
                 kind=EventKind.CREATED,
-                new_value=labels[task.status],
+                new_value=task.status,
                 actor=actor.user,
                 source=actor.source,
                 source_ref=actor.ref[:255],
@@ -231,6 +284,29 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
         ]
     )
     return tasks
+
+
+def _require_open(locked: Task) -> None:
+    if locked.status == TaskStatus.CLOSED:
+        raise ActionError(_("该任务已销号,不能再修改;如需继续整改,请整改办重新打开。"))
+
+
+def _begin(task: Task, actor: Actor, action: str, expected_version: int | None) -> Task:
+    """Lock the task, refuse an actor the rule does not allow, then refuse a stale version.
+
+    Permission comes first: a user who may not make the change learns that, not who else
+    changed the task."""
+    locked = Task.objects.select_for_update().get(pk=task.pk)
+    _authorize(actor, action, locked)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleTask(locked, locked.events.select_related("actor").order_by("-id").first())
+    return locked
+
+
+def _bump(locked: Task) -> None:
+    """A change stored outside the task row (a note, a tick, a file, a request) still bumps the
+    version, so a form loaded before it is refused as stale."""
+    _save(locked, [])
 
 
 @transaction.atomic
@@ -242,19 +318,11 @@ def change_status(
     reason: str = "",
     expected_version: int | None = None,
 ) -> Task:
-    """Move a task along the allowed progress transitions (not into or out of 已销号)."""
-    locked = _lock(task, expected_version)
-    if new_status not in TaskStatus.values:
-        raise ActionError(_("未知的整改状态:%s") % new_status)
-    if new_status == locked.status:
-        _refresh_caller(task, locked)
-        return task
-    if new_status not in TRANSITIONS[locked.status]:
-        raise ActionError(
-            _("不允许从“%(old)s”变更为“%(new)s”")
-            % {"old": _label(TaskStatus, locked.status), "new": _label(TaskStatus, new_status)}
-        )
-    _set_status(locked, new_status, actor, reason=reason)
+    """Move a task along the allowed progress transitions (not into or out of 已销号): the rule
+    of the task page, whichever way the change comes in (page, ledger upload, notice import)."""
+    locked = _begin(task, actor, "change_status", expected_version)
+    _require_open(locked)
+    _progress_status(locked, new_status, actor, reason=reason)
     _refresh_caller(task, locked)
     return task
 
@@ -268,14 +336,20 @@ def _set_status(
     locked.status_changed_at = timezone.now()
     locked.closed_at = timezone.now() if new_status == TaskStatus.CLOSED else None
     _save(locked, ["status", "status_changed_at", "closed_at"])
-    record_event(
-        locked,
-        kind,
-        actor,
-        old=_label(TaskStatus, old_status),
-        new=_label(TaskStatus, new_status),
-        reason=reason,
-    )
+    record_event(locked, kind, actor, old=old_status, new=new_status, reason=reason)
+
+
+def _progress_status(locked: Task, new_status: str, actor: Actor, reason: str) -> None:
+    if new_status not in TaskStatus.values:
+        raise ActionError(_("未知的整改状态:%s") % new_status)
+    if new_status == locked.status:
+        return
+    if new_status not in TRANSITIONS.get(locked.status, set()):
+        raise ActionError(
+            _("不允许从“%(old)s”变更为“%(new)s”")
+            % {"old": _label(TaskStatus, locked.status), "new": _label(TaskStatus, new_status)}
+        )
+    _set_status(locked, new_status, actor, reason=reason)
 
 
 @transaction.atomic
@@ -287,11 +361,21 @@ def change_deadline(
     reason: str = "",
     expected_version: int | None = None,
 ) -> Task:
-    """Set a new deadline; the first deadline a task had stays on record as the original."""
-    locked = _lock(task, expected_version)
+    """Set a new deadline (supervisors; a clerk asks for an extension instead); the first
+    deadline a task had stays on record as the original."""
+    locked = _begin(task, actor, "change_deadline", expected_version)
     if new_deadline == locked.deadline:
         _refresh_caller(task, locked)
         return task
+    _require_open(locked)
+    _move_deadline(locked, new_deadline, actor, EventKind.DEADLINE, reason)
+    _refresh_caller(task, locked)
+    return task
+
+
+def _move_deadline(
+    locked: Task, new_deadline: datetime.date | None, actor: Actor, kind: str, reason: str
+) -> None:
     old = locked.deadline
     fields = ["deadline"]
     if locked.original_deadline is None and old is not None:
@@ -300,15 +384,21 @@ def change_deadline(
     locked.deadline = new_deadline
     _save(locked, fields)
     record_event(
-        locked,
-        EventKind.DEADLINE,
-        actor,
-        old=old.isoformat() if old else "",
-        new=new_deadline.isoformat() if new_deadline else "",
-        reason=reason,
+        locked, kind, actor, old=_date_value(old), new=_date_value(new_deadline), reason=reason
     )
-    _refresh_caller(task, locked)
-    return task
+
+
+def _check_unit(locked: Task, unit: Unit) -> None:
+    """A unit given a task belongs to the task's organization and is not retired."""
+    from tracker.models import Inspection
+
+    org_id = Inspection.objects.values_list("organization_id", flat=True).get(
+        pk=locked.inspection_id
+    )
+    if unit.organization_id != org_id:
+        raise ActionError(_("单位“%s”不属于该任务所在的党组织。") % unit.name)
+    if unit.retired:
+        raise ActionError(_("单位“%s”已撤并,不能再分派任务。") % unit.name)
 
 
 @transaction.atomic
@@ -320,15 +410,127 @@ def change_owner(
     reason: str = "",
     expected_version: int | None = None,
 ) -> Task:
-    """Assign the task to another unit (责任主体)."""
-    locked = _lock(task, expected_version)
+    """Assign the task to another unit (责任主体): supervisors only."""
+    locked = _begin(task, actor, "change_owner", expected_version)
     if unit.pk == locked.owner_unit_id:
         _refresh_caller(task, locked)
         return task
-    old_unit = Unit.objects.get(pk=locked.owner_unit_id)
+    _require_open(locked)
+    _check_unit(locked, unit)
+    old_id = locked.owner_unit_id
     locked.owner_unit = unit
     _save(locked, ["owner_unit"])
-    record_event(locked, EventKind.OWNER, actor, old=old_unit.name, new=unit.name, reason=reason)
+    record_event(
+        locked,
+        EventKind.OWNER,
+        actor,
+        old=_unit_value(old_id),
+        new=_unit_value(unit),
+        reason=reason,
+    )
+    _refresh_caller(task, locked)
+    return task
+
+
+@transaction.atomic
+def change_lead_unit(
+    task: Task,
+    unit: Unit | None,
+    actor: Actor,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Task:
+    """Set or clear the lead unit (牵头单位), whose leads give the first close-out review."""
+    locked = _begin(task, actor, "change_lead_unit", expected_version)
+    new_id = unit.pk if unit is not None else None
+    if new_id == locked.lead_unit_id:
+        _refresh_caller(task, locked)
+        return task
+    _require_open(locked)
+    if unit is not None:
+        _check_unit(locked, unit)
+    old_id = locked.lead_unit_id
+    locked.lead_unit = unit
+    _save(locked, ["lead_unit"])
+    record_event(
+        locked,
+        EventKind.LEAD_UNIT,
+        actor,
+        old=_unit_value(old_id),
+        new=_unit_value(new_id),
+        reason=reason,
+    )
+    _refresh_caller(task, locked)
+    return task
+
+
+@transaction.atomic
+def change_responsible_units(
+    task: Task,
+    units,
+    actor: Actor,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Task:
+    """Replace the responsible units (责任单位) with ``units``; one event with both sets."""
+    locked = _begin(task, actor, "change_responsible_units", expected_version)
+    units = list(units)
+    old_ids = set(locked.responsible_units.values_list("pk", flat=True))
+    new_ids = {u.pk for u in units}
+    if old_ids == new_ids:
+        _refresh_caller(task, locked)
+        return task
+    _require_open(locked)
+    for unit in units:
+        if unit.pk not in old_ids:
+            _check_unit(locked, unit)
+    locked.responsible_units.set(units)
+    _bump(locked)
+    record_event(
+        locked,
+        EventKind.RESPONSIBLE_UNITS,
+        actor,
+        old=_units_value(old_ids),
+        new=_units_value(new_ids),
+        reason=reason,
+    )
+    _refresh_caller(task, locked)
+    return task
+
+
+def _leader_value(name: str, user) -> str:
+    if user is None:
+        return name
+    return f"{name}〔{user.get_username()}〕" if name else f"〔{user.get_username()}〕"
+
+
+@transaction.atomic
+def change_lead_leader(
+    task: Task,
+    name: str,
+    actor: Actor,
+    *,
+    user=None,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Task:
+    """Set the lead leader (牵头领导): the name as written, and the account when there is one."""
+    locked = _begin(task, actor, "change_lead_leader", expected_version)
+    name = (name or "").strip()
+    user_id = user.pk if user is not None else None
+    if name == locked.lead_leader_name and user_id == locked.lead_leader_id:
+        _refresh_caller(task, locked)
+        return task
+    _require_open(locked)
+    old = _leader_value(locked.lead_leader_name, locked.lead_leader)
+    locked.lead_leader_name = name
+    locked.lead_leader = user
+    _save(locked, ["lead_leader_name", "lead_leader"])
+    record_event(
+        locked, EventKind.LEAD_LEADER, actor, old=old, new=_leader_value(name, user), reason=reason
+    )
     _refresh_caller(task, locked)
     return task
 
@@ -344,27 +546,59 @@ def change_type(
 ) -> Task:
     """Change 立行立改 / 限期整改 / 长期坚持; a long-term task gets its first report date."""
 
-    locked = _lock(task, expected_version)
+    locked = _begin(task, actor, "change_type", expected_version)
+    if task_type not in TaskType.values:
+        raise ActionError(_("未知的整改类型:%s") % task_type)
     if task_type == locked.task_type:
         _refresh_caller(task, locked)
         return task
+    _require_open(locked)
     old = locked.task_type
     locked.task_type = task_type
-    fields = ["task_type"]
+    _save(locked, ["task_type"])
+    record_event(locked, EventKind.TYPE, actor, old=old, new=task_type, reason=reason)
     if task_type == TaskType.LONG_TERM and locked.report_due_on is None:
-        locked.report_due_on = timezone.localdate() + datetime.timedelta(
-            days=settings.RECTIFY["LONG_TERM_REPORT_DAYS"]
+        _move_report_due(
+            locked,
+            timezone.localdate()
+            + datetime.timedelta(days=settings.RECTIFY["LONG_TERM_REPORT_DAYS"]),
+            actor,
+            reason,
         )
-        fields.append("report_due_on")
-    _save(locked, fields)
+    _refresh_caller(task, locked)
+    return task
+
+
+def _move_report_due(locked: Task, day: datetime.date | None, actor: Actor, reason: str) -> None:
+    old = locked.report_due_on
+    locked.report_due_on = day
+    _save(locked, ["report_due_on"])
     record_event(
         locked,
-        EventKind.TYPE,
+        EventKind.REPORT_DUE,
         actor,
-        old=_label(TaskType, old),
-        new=_label(TaskType, task_type),
+        old=_date_value(old),
+        new=_date_value(day),
         reason=reason,
     )
+
+
+@transaction.atomic
+def change_report_due(
+    task: Task,
+    day: datetime.date | None,
+    actor: Actor,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Task:
+    """Set the day a 长期坚持 task's next periodic progress report is due."""
+    locked = _begin(task, actor, "change_report_due", expected_version)
+    if day == locked.report_due_on:
+        _refresh_caller(task, locked)
+        return task
+    _require_open(locked)
+    _move_report_due(locked, day, actor, reason)
     _refresh_caller(task, locked)
     return task
 
@@ -378,56 +612,40 @@ def admin_set_status(
     reason: str = "",
     expected_version: int | None = None,
 ) -> Task:
-    """An administrator's correction: any status, recorded like every other change."""
-    locked = _lock(task, expected_version)
+    """An administrator's correction: any status, with a stated reason, recorded like every
+    other change. A close-out under review or an extension pending ends with it when the
+    correction closes the task."""
+    locked = _begin(task, actor, "admin_set_status", expected_version)
     if new_status not in TaskStatus.values:
         raise ActionError(_("未知的整改状态:%s") % new_status)
-    if new_status != locked.status:
-        _set_status(locked, new_status, actor, reason=reason or _("管理员更正"))
+    if new_status == locked.status:
+        _refresh_caller(task, locked)
+        return task
+    reason = reason.strip()
+    if not reason and actor.user is not None:
+        raise ActionError(_("管理员更正状态须填写变更说明。"))
+    _set_status(locked, new_status, actor, reason=reason)
+    if new_status == TaskStatus.CLOSED:
+        _end_pending_extension(locked, actor)
     _refresh_caller(task, locked)
     return task
 
 
-# --- Workspace workflow: progress, evidence, close-out (双审核), extensions, reopening ---------
+# --- Workspace workflow: progress, evidence, measures, close-out (双审核), extensions ---------
 #
-# Who may do what is checked here, not in views: ``_require`` asks tracker.permissions and raises
-# ``NotAllowed`` (the views answer 403: the user can see the task but may not change it). Actors
-# without a user (an import, a sweep, a test's system actor) are trusted callers and skip it.
 # A task that is 已销号 is read-only until a supervisor reopens it (回头看).
 
 
-class NotAllowed(ActionError):
-    """The actor may see the task but may not make this change."""
-
-
-def _require(actor: Actor, task: Task, check: str) -> None:
-    """``check`` names an Access predicate: can_edit, can_lead_review or can_supervise."""
-    if actor.user is None:
-        return
-    from tracker.permissions import access_for
-
-    if not getattr(access_for(actor.user), check)(task):
-        raise NotAllowed(_("您没有权限进行此操作。"))
-
-
-def _require_open(locked: Task) -> None:
-    if locked.status == TaskStatus.CLOSED:
-        raise ActionError(_("该任务已销号,不能再修改;如需继续整改,请整改办重新打开。"))
-
-
-def _bump(locked: Task) -> None:
-    """A change stored outside the task row (a note, a tick, a file, a request) still bumps the
-    version, so a form loaded before it is refused as stale."""
-    _save(locked, [])
-
-
-def _note(locked: Task, text: str, actor: Actor) -> None:
+def _note(locked: Task, text: str, actor: Actor, *, required: bool = True) -> None:
     text = text.strip()
-    if not text:
+    if not text and required:
         raise ActionError(_("请填写进展情况。"))
+    if text == locked.progress.strip() and not required:
+        return
+    old = locked.progress
     locked.progress = text
     _save(locked, ["progress"])
-    record_event(locked, EventKind.NOTE, actor, new=text)
+    record_event(locked, EventKind.NOTE, actor, old=old, new=text)
 
 
 def _tick(locked: Task, measure: Measure, done: bool, actor: Actor) -> bool:
@@ -435,17 +653,46 @@ def _tick(locked: Task, measure: Measure, done: bool, actor: Actor) -> bool:
         raise ActionError(_("该措施不属于此任务。"))
     if measure.done == done:
         return False
+    old = measure.state
     measure.done = done
     measure.done_at = timezone.now() if done else None
-    measure.save(update_fields=["done", "done_at"])
+    fields = ["done", "done_at"]
+    if done and measure.not_applicable:
+        measure.not_applicable, measure.na_reason = False, ""
+        fields += ["not_applicable", "na_reason"]
+    measure.save(update_fields=fields)
+    _bump(locked)
+    record_event(locked, EventKind.MEASURE, actor, old=old, new=measure.state, reason=measure.text)
+    return True
+
+
+def _mark_na(locked: Task, measure: Measure, reason: str | None, actor: Actor) -> bool:
+    """``reason`` text marks the measure not applicable; None clears the mark."""
+    if measure.task_id != locked.pk:
+        raise ActionError(_("该措施不属于此任务。"))
+    if reason is None:
+        if not measure.not_applicable:
+            return False
+        old = measure.state
+        measure.not_applicable, measure.na_reason = False, ""
+    else:
+        reason = reason.strip()
+        if not reason:
+            raise ActionError(_("措施“%s”标为不适用须说明理由。") % measure.text[:30])
+        if measure.not_applicable and measure.na_reason == reason:
+            return False
+        old = measure.state
+        measure.not_applicable, measure.na_reason = True, reason[:500]
+        measure.done, measure.done_at = False, None
+    measure.save(update_fields=["not_applicable", "na_reason", "done", "done_at"])
     _bump(locked)
     record_event(
         locked,
         EventKind.MEASURE,
         actor,
-        old=_("已完成") if not done else _("未完成"),
-        new=_("已完成") if done else _("未完成"),
-        reason=measure.text,
+        old=old,
+        new=measure.state,
+        reason=measure.text + (f"({measure.na_reason})" if measure.na_reason else ""),
     )
     return True
 
@@ -471,24 +718,20 @@ def _evidence(locked: Task, upload, actor: Actor, description: str = ""):
     return evidence
 
 
-def _progress_status(locked: Task, new_status: str, actor: Actor, reason: str) -> None:
-    if new_status == locked.status:
-        return
-    if new_status not in TRANSITIONS.get(locked.status, set()):
-        raise ActionError(
-            _("不允许从“%(old)s”变更为“%(new)s”")
-            % {"old": _label(TaskStatus, locked.status), "new": _label(TaskStatus, new_status)}
-        )
-    _set_status(locked, new_status, actor, reason=reason)
-
-
 @transaction.atomic
-def record_note(task: Task, text: str, actor: Actor, *, expected_version: int | None = None):
-    """Write a progress note (进展情况): it becomes the task's current progress text."""
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_edit")
+def record_note(
+    task: Task,
+    text: str,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+    required: bool = True,
+):
+    """Write a progress note (进展情况): it becomes the task's current progress text. With
+    ``required=False`` (an administrator's correction of the text) it may also be emptied."""
+    locked = _begin(task, actor, "record_note", expected_version)
     _require_open(locked)
-    _note(locked, text, actor)
+    _note(locked, text, actor, required=required)
     _refresh_caller(task, locked)
     return task
 
@@ -498,12 +741,120 @@ def tick_measure(
     task: Task, measure: Measure, done: bool, actor: Actor, *, expected_version: int | None = None
 ):
     """Mark one measure done or not done."""
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_edit")
+    locked = _begin(task, actor, "tick_measure", expected_version)
     _require_open(locked)
     _tick(locked, Measure.objects.select_for_update().get(pk=measure.pk), done, actor)
     _refresh_caller(task, locked)
     return task
+
+
+@transaction.atomic
+def mark_measure_not_applicable(
+    task: Task,
+    measure: Measure,
+    reason: str | None,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+):
+    """Mark one measure not applicable with a reason (None: clear the mark)."""
+    locked = _begin(task, actor, "mark_measure_not_applicable", expected_version)
+    _require_open(locked)
+    _mark_na(locked, Measure.objects.select_for_update().get(pk=measure.pk), reason, actor)
+    _refresh_caller(task, locked)
+    return task
+
+
+@transaction.atomic
+def add_measure(
+    task: Task, text: str, actor: Actor, *, reason: str = "", expected_version: int | None = None
+) -> Measure:
+    """Add a rectification measure (supervisors: measures are part of the plan)."""
+    from django.db.models import Max
+
+    locked = _begin(task, actor, "add_measure", expected_version)
+    _require_open(locked)
+    text = text.strip()
+    if not text:
+        raise ActionError(_("请填写措施内容。"))
+    last = Measure.objects.filter(task=locked).aggregate(m=Max("order"))["m"] or 0
+    measure = Measure.objects.create(task=locked, order=last + 1, text=text)
+    _bump(locked)
+    record_event(locked, EventKind.MEASURE_ADDED, actor, new=text, reason=reason)
+    _refresh_caller(task, locked)
+    return measure
+
+
+@transaction.atomic
+def edit_measure(
+    task: Task,
+    measure: Measure,
+    text: str,
+    actor: Actor,
+    *,
+    order: int | None = None,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Measure:
+    """Reword (or reorder) a measure; its done / not applicable state stays."""
+    locked = _begin(task, actor, "edit_measure", expected_version)
+    _require_open(locked)
+    measure = Measure.objects.select_for_update().get(pk=measure.pk)
+    if measure.task_id != locked.pk:
+        raise ActionError(_("该措施不属于此任务。"))
+    text = text.strip()
+    if not text:
+        raise ActionError(_("请填写措施内容。"))
+    fields = []
+    if order is not None and order != measure.order:
+        measure.order = order
+        fields.append("order")
+    old = measure.text
+    if text != old:
+        measure.text = text
+        fields.append("text")
+    if not fields:
+        return measure
+    measure.save(update_fields=fields)
+    _bump(locked)
+    record_event(
+        locked,
+        EventKind.MEASURE_EDITED,
+        actor,
+        old=old if "text" in fields else f"#{measure.order}",
+        new=text if "text" in fields else f"#{order}",
+        reason=reason or (old if "text" not in fields else ""),
+    )
+    _refresh_caller(task, locked)
+    return measure
+
+
+@transaction.atomic
+def remove_measure(
+    task: Task,
+    measure: Measure,
+    actor: Actor,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> None:
+    """Remove a measure; its text and state stay in the event."""
+    locked = _begin(task, actor, "remove_measure", expected_version)
+    _require_open(locked)
+    measure = Measure.objects.select_for_update().get(pk=measure.pk)
+    if measure.task_id != locked.pk:
+        raise ActionError(_("该措施不属于此任务。"))
+    record_event(
+        locked,
+        EventKind.MEASURE_REMOVED,
+        actor,
+        old=measure.text,
+        new="",
+        reason=reason or _label(MeasureState, measure.state),
+    )
+    measure.delete()
+    _bump(locked)
+    _refresh_caller(task, locked)
 
 
 @transaction.atomic
@@ -516,8 +867,7 @@ def add_evidence(
     expected_version: int | None = None,
 ):
     """Attach one evidence file (validated by content; stored under a random name)."""
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_edit")
+    locked = _begin(task, actor, "add_evidence", expected_version)
     _require_open(locked)
     evidence = _evidence(locked, upload, actor, description)
     _refresh_caller(task, locked)
@@ -532,18 +882,26 @@ def update_progress(
     expected_version: int | None,
     note: str = "",
     done_measure_ids: set[int] | None = None,
+    not_applicable: dict[int, str] | None = None,
     status: str | None = None,
     uploads: list | tuple = (),
 ) -> Task:
-    """One progress report as a clerk submits it: measure ticks, evidence, a note and a status
-    move, all or nothing, checked once against the version the form was loaded with. Each part
-    writes its own event, exactly as the single-purpose functions above do."""
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_edit")
+    """One progress report as a clerk submits it: measure ticks (and measures marked not
+    applicable, with their reasons), evidence, a note and a status move, all or nothing,
+    checked once against the version the form was loaded with. Each part writes its own
+    event, exactly as the single-purpose functions above do."""
+    locked = _begin(task, actor, "update_progress", expected_version)
     _require_open(locked)
-    if done_measure_ids is not None:
+    if done_measure_ids is not None or not_applicable is not None:
+        na = not_applicable or {}
         for measure in Measure.objects.select_for_update().filter(task=locked).order_by("order"):
-            _tick(locked, measure, measure.pk in done_measure_ids, actor)
+            if measure.pk in na:
+                _mark_na(locked, measure, na[measure.pk], actor)
+            else:
+                if not_applicable is not None:
+                    _mark_na(locked, measure, None, actor)
+                if done_measure_ids is not None:
+                    _tick(locked, measure, measure.pk in done_measure_ids, actor)
     for upload in uploads:
         _evidence(locked, upload, actor)
     if note.strip():
@@ -560,6 +918,33 @@ def _pending_closeout(locked: Task):
     return CloseoutRequest.objects.select_for_update().pending().filter(task=locked).first()
 
 
+def closeout_blockers(task: Task, basic_reason: str = "") -> list[str]:
+    """Why ``task`` cannot be put forward for close-out now (empty: it can).
+
+    Status 已完成, or 基本完成 with a stated reason (RECTIFY["CLOSEOUT_ALLOW_BASIC"]), and every
+    measure done or not applicable with a reason (RECTIFY["CLOSEOUT_REQUIRE_MEASURES"])."""
+    rules = settings.RECTIFY
+    problems = []
+    if task.status == TaskStatus.BASICALLY_COMPLETED:
+        if not rules.get("CLOSEOUT_ALLOW_BASIC", True):
+            problems.append(_("只有“已完成”的任务才能申请销号。"))
+        elif not basic_reason.strip():
+            problems.append(_("任务为“基本完成”,申请销号须说明理由。"))
+    elif task.status != TaskStatus.COMPLETED:
+        problems.append(
+            _("任务状态为“%s”,须为“已完成”(或说明理由的“基本完成”)才能申请销号。")
+            % _label(TaskStatus, task.status)
+        )
+    if rules.get("CLOSEOUT_REQUIRE_MEASURES", True):
+        open_measures = [m for m in task.measures.all() if not m.settled]
+        if open_measures:
+            problems.append(
+                _("还有 %(n)d 项措施未完成或未说明不适用理由:%(first)s")
+                % {"n": len(open_measures), "first": open_measures[0].text[:40]}
+            )
+    return problems
+
+
 @transaction.atomic
 def request_closeout(
     task: Task,
@@ -567,24 +952,31 @@ def request_closeout(
     *,
     summary: str,
     no_evidence_reason: str = "",
+    basic_reason: str = "",
     expected_version: int | None = None,
 ):
-    """申请销号: a summary plus at least one evidence file or a written reason for having none.
-    The task's evidence so far is attached to the request, so reviewers see what was submitted."""
+    """申请销号: a summary plus at least one evidence file or a written reason for having none,
+    on a task that is done (``closeout_blockers``). The task's evidence so far is attached to
+    the request, so reviewers see what was submitted."""
     from tracker.choices import CloseoutStatus
     from tracker.models import CloseoutRequest
 
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_edit")
+    locked = _begin(task, actor, "request_closeout", expected_version)
     _require_open(locked)
     if _pending_closeout(locked) is not None:
         raise ActionError(_("该任务已有待审核的销号申请。"))
     summary, no_evidence_reason = summary.strip(), no_evidence_reason.strip()
+    basic_reason = basic_reason.strip()
     if not summary:
         raise ActionError(_("请填写整改情况总结。"))
+    blockers = closeout_blockers(locked, basic_reason)
+    if blockers:
+        raise ActionError(" ".join(blockers))
     evidence_ids = list(locked.evidence.values_list("pk", flat=True))
     if not evidence_ids and not no_evidence_reason:
         raise ActionError(_("请上传至少一份佐证材料,或说明无佐证材料的原因。"))
+    if locked.status == TaskStatus.BASICALLY_COMPLETED:
+        summary = f"{summary}\n{_('基本完成的理由:')}{basic_reason}"
     closeout = CloseoutRequest.objects.create(
         task=locked,
         summary=summary,
@@ -598,7 +990,7 @@ def request_closeout(
         locked,
         EventKind.CLOSEOUT_REQUESTED,
         actor,
-        new=_label(CloseoutStatus, CloseoutStatus.PENDING_LEAD),
+        new=CloseoutStatus.PENDING_LEAD,
         reason=summary,
     )
     _refresh_caller(task, locked)
@@ -613,6 +1005,28 @@ def _review(closeout, stage: str, decision: str, actor: Actor, comment: str) -> 
     )
 
 
+def _separate_duties(closeout, actor: Actor) -> None:
+    """Nobody reviews a request they made, and the two stages are two different people."""
+    from tracker.choices import ReviewStage
+
+    if actor.user is None:
+        return
+    if closeout.requested_by_id == actor.user.pk:
+        raise NotAllowed(_("不能审核本人提交的申请。"))
+    first = closeout.reviews.filter(stage=ReviewStage.LEAD).first()
+    if first is not None and first.reviewer_id == actor.user.pk:
+        raise NotAllowed(_("双审核须由两人完成:您已进行了牵头单位审核。"))
+
+
+def _still_ready(locked: Task, closeout) -> None:
+    """A close-out is approved only while the task still qualifies (status, measures)."""
+    basic = _("基本完成的理由:")
+    reason = closeout.summary.split(basic, 1)[1] if basic in closeout.summary else ""
+    blockers = closeout_blockers(locked, reason)
+    if blockers:
+        raise ActionError(_("任务已不符合销号条件:") + " ".join(blockers))
+
+
 @transaction.atomic
 def lead_review_closeout(
     task: Task, actor: Actor, *, comment: str = "", expected_version: int | None = None
@@ -620,11 +1034,12 @@ def lead_review_closeout(
     """First review (牵头单位审核): a lead of the lead unit (owner unit when none) approves."""
     from tracker.choices import CloseoutStatus, ReviewDecision, ReviewStage
 
-    locked = _lock(task, expected_version)
+    locked = _begin(task, actor, "lead_review_closeout", expected_version)
     closeout = _pending_closeout(locked)
     if closeout is None or closeout.status != CloseoutStatus.PENDING_LEAD:
         raise ActionError(_("没有待牵头单位审核的销号申请。"))
-    _require(actor, locked, "can_lead_review")
+    _separate_duties(closeout, actor)
+    _still_ready(locked, closeout)
     _review(closeout, ReviewStage.LEAD, ReviewDecision.APPROVED, actor, comment.strip())
     closeout.status = CloseoutStatus.PENDING_SUPERVISOR
     closeout.save(update_fields=["status"])
@@ -633,8 +1048,8 @@ def lead_review_closeout(
         locked,
         EventKind.CLOSEOUT_LEAD_APPROVED,
         actor,
-        old=_label(CloseoutStatus, CloseoutStatus.PENDING_LEAD),
-        new=_label(CloseoutStatus, CloseoutStatus.PENDING_SUPERVISOR),
+        old=CloseoutStatus.PENDING_LEAD,
+        new=CloseoutStatus.PENDING_SUPERVISOR,
         reason=comment.strip(),
     )
     _refresh_caller(task, locked)
@@ -647,18 +1062,17 @@ def approve_closeout(
 ):
     """Second review (整改办审核): a supervisor approves and the task is struck off (已销号).
 
-    双审核 means two people: the supervisor must not be the one who gave the first review.
+    双审核 means two people: the supervisor is neither the requester nor the first reviewer. A
+    pending extension request ends with the close-out (recorded), undecided.
     """
     from tracker.choices import CloseoutStatus, ReviewDecision, ReviewStage
 
-    locked = _lock(task, expected_version)
+    locked = _begin(task, actor, "approve_closeout", expected_version)
     closeout = _pending_closeout(locked)
     if closeout is None or closeout.status != CloseoutStatus.PENDING_SUPERVISOR:
         raise ActionError(_("没有待整改办审核的销号申请。"))
-    _require(actor, locked, "can_supervise")
-    first = closeout.reviews.filter(stage=ReviewStage.LEAD).first()
-    if actor.user is not None and first is not None and first.reviewer_id == actor.user.pk:
-        raise NotAllowed(_("双审核须由两人完成:您已进行了牵头单位审核。"))
+    _separate_duties(closeout, actor)
+    _still_ready(locked, closeout)
     _review(closeout, ReviewStage.SUPERVISOR, ReviewDecision.APPROVED, actor, comment.strip())
     closeout.status = CloseoutStatus.APPROVED
     closeout.decided_at = timezone.now()
@@ -670,8 +1084,31 @@ def approve_closeout(
         reason=comment.strip(),
         kind=EventKind.CLOSEOUT_APPROVED,
     )
+    _end_pending_extension(locked, actor)
     _refresh_caller(task, locked)
     return closeout
+
+
+def _end_pending_extension(locked: Task, actor: Actor) -> None:
+    """Closing a task ends its pending extension request: no later decision can move the
+    deadline of a closed task."""
+    from tracker.choices import ExtensionStatus
+
+    extension = _pending_extension(locked)
+    if extension is None:
+        return
+    extension.status = ExtensionStatus.CANCELLED
+    extension.decided_at = timezone.now()
+    extension.decision_comment = _("任务已销号,延期申请自动终止。")
+    extension.save(update_fields=["status", "decided_at", "decision_comment"])
+    record_event(
+        locked,
+        EventKind.EXTENSION_CANCELLED,
+        actor,
+        old=_date_value(locked.deadline),
+        new=_date_value(extension.new_deadline),
+        reason=extension.decision_comment,
+    )
 
 
 @transaction.atomic
@@ -679,12 +1116,18 @@ def return_closeout(task: Task, actor: Actor, *, reason: str, expected_version: 
     """Either reviewer sends the request back with a required reason; the task is 整改中 again."""
     from tracker.choices import CloseoutStatus, ReviewDecision, ReviewStage
 
-    locked = _lock(task, expected_version)
+    locked = Task.objects.select_for_update().get(pk=task.pk)
     closeout = _pending_closeout(locked)
+    lead_stage = closeout is not None and closeout.status == CloseoutStatus.PENDING_LEAD
+    locked = _begin(
+        task,
+        actor,
+        "lead_review_closeout" if lead_stage else "approve_closeout",
+        expected_version,
+    )
     if closeout is None:
         raise ActionError(_("没有待审核的销号申请。"))
-    lead_stage = closeout.status == CloseoutStatus.PENDING_LEAD
-    _require(actor, locked, "can_lead_review" if lead_stage else "can_supervise")
+    _separate_duties(closeout, actor)
     reason = reason.strip()
     if not reason:
         raise ActionError(_("退回须填写理由。"))
@@ -718,8 +1161,7 @@ def request_extension(
     """申请延期: a later date and a reason, for a supervisor to approve or refuse."""
     from tracker.models import ExtensionRequest, local_today
 
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_edit")
+    locked = _begin(task, actor, "request_extension", expected_version)
     _require_open(locked)
     if locked.is_done:
         raise ActionError(_("已完成的任务无需延期。"))
@@ -745,11 +1187,21 @@ def request_extension(
         locked,
         EventKind.EXTENSION_REQUESTED,
         actor,
-        old=locked.deadline.isoformat() if locked.deadline else "",
+        old=_date_value(locked.deadline),
         new=new_deadline.isoformat(),
         reason=reason,
     )
     _refresh_caller(task, locked)
+    return extension
+
+
+def _decidable_extension(locked: Task, actor: Actor):
+    extension = _pending_extension(locked)
+    if extension is None:
+        raise ActionError(_("没有待审批的延期申请。"))
+    _require_open(locked)
+    if actor.user is not None and extension.requested_by_id == actor.user.pk:
+        raise NotAllowed(_("不能审核本人提交的申请。"))
     return extension
 
 
@@ -761,30 +1213,19 @@ def approve_extension(
     the task ever had stays on record as ``original_deadline`` (as in ``change_deadline``)."""
     from tracker.choices import ExtensionStatus
 
-    locked = _lock(task, expected_version)
-    extension = _pending_extension(locked)
-    if extension is None:
-        raise ActionError(_("没有待审批的延期申请。"))
-    _require(actor, locked, "can_supervise")
-    old = locked.deadline
-    fields = ["deadline"]
-    if locked.original_deadline is None and old is not None:
-        locked.original_deadline = old
-        fields.append("original_deadline")
-    locked.deadline = extension.new_deadline
-    _save(locked, fields)
+    locked = _begin(task, actor, "approve_extension", expected_version)
+    extension = _decidable_extension(locked, actor)
     extension.status = ExtensionStatus.APPROVED
     extension.decided_by = actor.user
     extension.decided_at = timezone.now()
     extension.decision_comment = comment.strip()
     extension.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-    record_event(
+    _move_deadline(
         locked,
-        EventKind.EXTENSION_APPROVED,
+        extension.new_deadline,
         actor,
-        old=old.isoformat() if old else "",
-        new=extension.new_deadline.isoformat(),
-        reason=comment.strip() or extension.reason,
+        EventKind.EXTENSION_APPROVED,
+        comment.strip() or extension.reason,
     )
     _refresh_caller(task, locked)
     return extension
@@ -795,11 +1236,8 @@ def refuse_extension(task: Task, actor: Actor, *, reason: str, expected_version:
     """A supervisor refuses the pending extension, with a required reason; the deadline stays."""
     from tracker.choices import ExtensionStatus
 
-    locked = _lock(task, expected_version)
-    extension = _pending_extension(locked)
-    if extension is None:
-        raise ActionError(_("没有待审批的延期申请。"))
-    _require(actor, locked, "can_supervise")
+    locked = _begin(task, actor, "refuse_extension", expected_version)
+    extension = _decidable_extension(locked, actor)
     reason = reason.strip()
     if not reason:
         raise ActionError(_("驳回须填写理由。"))
@@ -813,7 +1251,7 @@ def refuse_extension(task: Task, actor: Actor, *, reason: str, expected_version:
         locked,
         EventKind.EXTENSION_REFUSED,
         actor,
-        old=locked.deadline.isoformat() if locked.deadline else "",
+        old=_date_value(locked.deadline),
         new=extension.new_deadline.isoformat(),
         reason=reason,
     )
@@ -823,14 +1261,20 @@ def refuse_extension(task: Task, actor: Actor, *, reason: str, expected_version:
 
 @transaction.atomic
 def reopen(task: Task, actor: Actor, *, reason: str, expected_version: int | None = None) -> Task:
-    """回头看: a supervisor finds a closed task not really fixed and puts it back to 整改中."""
-    locked = _lock(task, expected_version)
-    _require(actor, locked, "can_supervise")
+    """回头看: a supervisor finds a closed task not really fixed and puts it back to 整改中. The
+    close-out that closed it is marked reopened, so no panel shows the task as 已销号."""
+    from tracker.choices import CloseoutStatus
+    from tracker.models import CloseoutRequest
+
+    locked = _begin(task, actor, "reopen", expected_version)
     if locked.status != TaskStatus.CLOSED:
         raise ActionError(_("只有已销号的任务才能重新打开。"))
     reason = reason.strip()
     if not reason:
         raise ActionError(_("重新打开须填写理由。"))
+    CloseoutRequest.objects.filter(task=locked, status=CloseoutStatus.APPROVED).update(
+        status=CloseoutStatus.REOPENED
+    )
     _set_status(locked, TaskStatus.IN_PROGRESS, actor, reason=reason, kind=EventKind.REOPENED)
     _refresh_caller(task, locked)
     return task
@@ -849,15 +1293,13 @@ def record_reminder(
     email on the task's timeline: which tier, to whom, from which day's sweep. Written in bulk
     because one digest can carry hundreds of tasks.
     """
-    from tracker.models.reminders import ReminderTier
-
-    actor = Actor(source=EventSource.SWEEP, ref=f"sweep:{day.isoformat()}")
+    actor = Actor.system(EventSource.SWEEP, f"sweep:{day.isoformat()}")
     reason = _("提醒邮件已发送至 %s") % recipient
     events = [
         TaskEvent(
             task_id=task_id,
             kind=EventKind.REMINDER,
-            new_value=_label(ReminderTier, tiers.get(task_id, "")),
+            new_value=tiers.get(task_id, ""),
             reason=reason,
             actor=None,
             source=actor.source,
@@ -881,14 +1323,13 @@ def record_reminders(digest_ids: list[int]) -> int:
     """
     from django.db import connection
 
-    from tracker.models.reminders import ReminderDigest, ReminderLog, ReminderTier
+    from tracker.models.reminders import ReminderDigest, ReminderLog
 
     if not digest_ids:
         return 0
     log_table = ReminderLog._meta.db_table
     digest_table = ReminderDigest._meta.db_table
     event_table = TaskEvent._meta.db_table
-    labels = {tier.value: _label(ReminderTier, tier.value) for tier in ReminderTier}
     # Parameters carry explicit types: with server-side binding (settings) PostgreSQL must
     # deduce each $n once, and a value used as text in one place and varchar in another fails.
     with connection.cursor() as cursor:
@@ -896,7 +1337,7 @@ def record_reminders(digest_ids: list[int]) -> int:
             f"""
             INSERT INTO {event_table} (task_id, kind, old_value, new_value, reason, actor_id,
                                        source, source_ref, created_at)
-            SELECT s.task_id, %(kind)s::varchar, '', COALESCE(%(labels)s::jsonb ->> s.tier, ''),
+            SELECT s.task_id, %(kind)s::varchar, '', s.tier,
                    CASE WHEN s.total > cardinality(s.recipients)
                         THEN replace(replace(%(to_some)s::text, '%%(who)s',
                                              array_to_string(s.recipients, '、')),
@@ -922,7 +1363,6 @@ def record_reminders(digest_ids: list[int]) -> int:
                 "ids": list(digest_ids),
                 "kind": EventKind.REMINDER.value,
                 "source": EventSource.SWEEP.value,
-                "labels": json.dumps(labels, ensure_ascii=False),
                 "to_some": _("提醒邮件已发送至 %(who)s 等%(n)s人"),
                 "to_all": _("提醒邮件已发送至 %s"),
                 "now": timezone.now(),

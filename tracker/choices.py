@@ -78,10 +78,17 @@ class EventKind(models.TextChoices):
     CREATED = "created", _("创建")
     STATUS = "status", _("状态变更")
     DEADLINE = "deadline", _("时限变更")
-    OWNER = "owner", _("责任单位变更")
+    OWNER = "owner", _("责任主体变更")
+    LEAD_UNIT = "lead_unit", _("牵头单位变更")
+    RESPONSIBLE_UNITS = "responsible_units", _("责任单位变更")
+    LEAD_LEADER = "lead_leader", _("牵头领导变更")
     TYPE = "type", _("整改类型变更")
+    REPORT_DUE = "report_due", _("报告日期变更")
     NOTE = "note", _("进展")
     MEASURE = "measure", _("措施勾选")
+    MEASURE_ADDED = "measure_added", _("措施新增")
+    MEASURE_EDITED = "measure_edited", _("措施修改")
+    MEASURE_REMOVED = "measure_removed", _("措施删除")
     EVIDENCE = "evidence", _("佐证材料")
     CLOSEOUT_REQUESTED = "closeout_requested", _("申请销号")
     CLOSEOUT_LEAD_APPROVED = "closeout_lead_approved", _("牵头单位审核通过")
@@ -90,6 +97,7 @@ class EventKind(models.TextChoices):
     EXTENSION_REQUESTED = "extension_requested", _("申请延期")
     EXTENSION_APPROVED = "extension_approved", _("延期批准")
     EXTENSION_REFUSED = "extension_refused", _("延期驳回")
+    EXTENSION_CANCELLED = "extension_cancelled", _("延期申请终止")
     REOPENED = "reopened", _("重新打开")
     REMINDER = "reminder", _("提醒")
     IMPORTED = "imported", _("通报导入")
@@ -121,6 +129,16 @@ class CloseoutStatus(models.TextChoices):
     PENDING_SUPERVISOR = "pending_supervisor", _("待整改办审核")
     APPROVED = "approved", _("已销号")
     RETURNED = "returned", _("已退回")
+    # Approved once, then the task was reopened (回头看): no longer a valid close-out.
+    REOPENED = "reopened", _("已销号后重新打开")
+
+
+class MeasureState(models.TextChoices):
+    """A measure's state as history records it (and the progress form sets it)."""
+
+    OPEN = "open", _("未完成")
+    DONE = "done", _("已完成")
+    NOT_APPLICABLE = "not_applicable", _("不适用")
 
 
 class ReviewStage(models.TextChoices):
@@ -137,6 +155,8 @@ class ExtensionStatus(models.TextChoices):
     PENDING = "pending", _("待审批")
     APPROVED = "approved", _("已批准")
     REFUSED = "refused", _("已驳回")
+    # The task was closed out while the request was pending: it ends undecided.
+    CANCELLED = "cancelled", _("已终止(任务已销号)")
 
 
 # Evidence (佐证材料) types accepted, by the extension the content sniffing reports.

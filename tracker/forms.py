@@ -86,6 +86,26 @@ class ProgressForm(VersionedForm):
             ],
         ]
         self.fields["status"].initial = task.status
+        # One reason box per measure: filled in, the measure is marked not applicable (不适用).
+        self.na_names = {}
+        for m in measures:
+            name = f"na_{m.pk}"
+            self.na_names[name] = m.pk
+            self.fields[name] = forms.CharField(
+                label=_("不适用理由:%(measure)s") % {"measure": m.text[:30]},
+                required=False,
+                max_length=500,
+                initial=m.na_reason if m.not_applicable else "",
+                help_text=_("该措施不适用时填写理由;留空即为适用"),
+            )
+
+    def not_applicable(self) -> dict[int, str]:
+        """{measure id: reason} for the measures marked not applicable (after is_valid)."""
+        return {
+            pk: self.cleaned_data[name].strip()
+            for name, pk in self.na_names.items()
+            if self.cleaned_data.get(name, "").strip()
+        }
 
 
 class CloseoutRequestForm(VersionedForm):
@@ -97,6 +117,13 @@ class CloseoutRequestForm(VersionedForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("没有上传佐证材料时必须填写"),
+        max_length=2000,
+    )
+    basic_reason = forms.CharField(
+        label=_("基本完成即申请销号的理由"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("任务为“基本完成”时必须填写"),
         max_length=2000,
     )
 

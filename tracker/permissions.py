@@ -13,6 +13,16 @@ Anything outside a user's scope is reported exactly like a missing object: ``Htt
 it did not exist, for GET and POST alike. A user who can see it but may not make a change (an
 observer posting a progress update, a clerk trying to approve a close-out) gets 403: the change
 functions in ``tracker.actions`` ask this module and raise ``NotAllowed``, the views translate it.
+
+One queryset per action, used by every list, the ledger, the review queue and the admin alike:
+``tasks`` (see), ``editable_tasks`` (report progress, request close-out or extension),
+``lead_review_tasks`` (first close-out review) and ``supervised_tasks`` (supervisor fields,
+reviews, extensions, reopening). ``can_edit`` / ``can_lead_review`` / ``can_supervise`` answer the
+same question for one loaded task without a query (a test holds each to its queryset).
+
+Which rule each change in ``tracker.actions`` needs is in ``ACTION_RULES``; ``authorize`` is what
+the actions call. A change without a user is refused unless it is made by a named system actor
+(notice import, reminder sweep, maintenance) that ``SYSTEM_GRANTS`` allows to make it.
 """
 
 from __future__ import annotations
@@ -23,8 +33,51 @@ from functools import cached_property
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
-from tracker.choices import ScopeRole, UnitRole
+from tracker.choices import EventSource, ScopeRole, UnitRole
 from tracker.models import Inspection, Membership, ScopeAssignment, Task
+from tracker.rules import lead_review_q, lead_review_unit_id
+
+# The rule each change needs: "edit" (unit members of the task, and its supervisors),
+# "lead_review" (leads of the lead unit, and supervisors), "supervise" (supervisors and
+# administrators), "admin" (administrators only: corrections outside the workflow).
+ACTION_RULES: dict[str, str] = {
+    "create_task": "supervise",
+    "change_status": "edit",
+    "record_note": "edit",
+    "tick_measure": "edit",
+    "mark_measure_not_applicable": "edit",
+    "add_evidence": "edit",
+    "update_progress": "edit",
+    "request_closeout": "edit",
+    "request_extension": "edit",
+    "lead_review_closeout": "lead_review",
+    "approve_closeout": "supervise",
+    "approve_extension": "supervise",
+    "refuse_extension": "supervise",
+    "reopen": "supervise",
+    "change_deadline": "supervise",
+    "change_owner": "supervise",
+    "change_lead_unit": "supervise",
+    "change_responsible_units": "supervise",
+    "change_lead_leader": "supervise",
+    "change_type": "supervise",
+    "change_report_due": "supervise",
+    "add_measure": "supervise",
+    "edit_measure": "supervise",
+    "remove_measure": "supervise",
+    "admin_set_status": "admin",
+}
+
+# What each system actor (a change with no user) may do. Anything else without a user is refused.
+SYSTEM_GRANTS: dict[str, frozenset[str]] = {
+    # A published notice creates the tasks of new problems, moves statuses it reports and
+    # fills deadlines that were unknown (tracker.importer.loader decides which, by its rules).
+    EventSource.IMPORT: frozenset({"create_task", "change_status", "change_deadline"}),
+    # The reminder sweep only puts reminders on timelines; it changes no task.
+    EventSource.SWEEP: frozenset(),
+    # Maintenance and demo data (manage.py load_demo, generate_demo, tests' set-up).
+    EventSource.SYSTEM: frozenset(ACTION_RULES),
+}
 
 
 @dataclass
@@ -138,9 +191,43 @@ class Access:
             q |= self._unit_q(self.unit_ids)
         return qs.filter(q)
 
+    def editable_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
+        """Tasks this user may report progress on: supervised ones and their units' ones
+        (never an observer's: observing gives no unit and no supervisor scope)."""
+        qs = Task.objects.all() if qs is None else qs
+        if not self.user.is_authenticated or not self.user.is_active:
+            return qs.none()
+        if self.is_admin:
+            return qs
+        q = Q(pk__in=[])
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
+        if scope_q is not None:
+            q |= scope_q
+        if self.unit_ids:
+            q |= self._unit_q(self.unit_ids)
+        return qs.filter(q)
+
+    def lead_review_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
+        """Tasks whose first close-out review this user may give: supervised ones, and those
+        whose lead unit (owner unit when none) the user leads."""
+        qs = Task.objects.all() if qs is None else qs
+        if not self.user.is_authenticated or not self.user.is_active:
+            return qs.none()
+        if self.is_admin:
+            return qs
+        q = Q(pk__in=[])
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
+        if scope_q is not None:
+            q |= scope_q
+        if self.lead_unit_ids:
+            q |= lead_review_q(self.lead_unit_ids)
+        return qs.filter(q)
+
     def supervised_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
         """Tasks this user reviews as a supervisor (close-outs, extensions, reopening)."""
         qs = Task.objects.all() if qs is None else qs
+        if not self.user.is_authenticated or not self.user.is_active:
+            return qs.none()
         if self.is_admin:
             return qs
         scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
@@ -194,8 +281,35 @@ class Access:
         """A lead of the task's lead unit (or owner unit when none) gives the first review."""
         if self.can_supervise(task):
             return True
-        unit_id = task.lead_unit_id or task.owner_unit_id
-        return unit_id in self.lead_unit_ids
+        return lead_review_unit_id(task) in self.lead_unit_ids
+
+    def may(self, rule: str, task: Task) -> bool:
+        """The rule ``ACTION_RULES`` names, for one task."""
+        if not self.user.is_authenticated or not self.user.is_active:
+            return False
+        if rule == "admin":
+            return self.is_admin
+        if rule == "supervise":
+            return self.can_supervise(task)
+        if rule == "lead_review":
+            return self.can_lead_review(task)
+        if rule == "edit":
+            return self.can_edit(task)
+        raise ValueError(f"unknown rule {rule!r}")
+
+
+def authorize(actor, action: str, task: Task | None) -> bool:
+    """May ``actor`` (a ``tracker.actions.Actor``) make the change ``action`` on ``task``?
+
+    A user is judged by their role and scope (``ACTION_RULES``), whatever page, upload or admin
+    form the change came through. Without a user, only a system actor granted ``action`` may.
+    ``task`` is None only for ``create_task``, judged on the new task's inspection.
+    """
+    rule = ACTION_RULES[action]
+    if actor.user is None:
+        return action in SYSTEM_GRANTS.get(actor.source, frozenset())
+    access = actor.access if getattr(actor, "access", None) is not None else Access(actor.user)
+    return access.may(rule, task)
 
 
 def access_for(user_or_request) -> Access:
@@ -231,10 +345,10 @@ def closeouts_to_review(access: Access):
     if access.is_supervisor:
         q |= Q(task__in=access.supervised_tasks())
     if access.lead_unit_ids:
-        q |= Q(status=CloseoutStatus.PENDING_LEAD) & (
-            Q(task__lead_unit_id__in=access.lead_unit_ids)
-            | Q(task__lead_unit__isnull=True, task__owner_unit_id__in=access.lead_unit_ids)
-        )
+        q |= Q(status=CloseoutStatus.PENDING_LEAD) & Q(task__in=access.lead_review_tasks())
+    # Nobody reviews a request they made (separation of duties, as tracker.actions enforces).
+    if access.user.is_authenticated:
+        qs = qs.exclude(requested_by=access.user)
     return qs.filter(q).order_by("requested_at", "pk")
 
 

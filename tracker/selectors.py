@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
 from tracker.lamps import LAMP_ORDER, LampRules, due_soon_q, lamp, lamp_aggregates
 from tracker.models import Inspection, Problem, Task, TaskEvent, Unit, local_today
+from tracker.models.history import STATUS_KINDS
 from tracker.reminders import no_contact_q
 
 
@@ -132,24 +133,8 @@ def inspection_summaries(
 DASHBOARD_HISTORY_WEEKS = 26
 DUE_SOON_WINDOWS = (7, 30)
 
-# History events that carry a status in old_value/new_value (as tracker.actions writes them).
-STATUS_EVENT_KINDS = (
-    EventKind.CREATED,
-    EventKind.STATUS,
-    EventKind.CLOSEOUT_APPROVED,
-    EventKind.CLOSEOUT_RETURNED,
-    EventKind.REOPENED,
-    EventKind.IMPORTED,
-)
-
-
-def _done_labels() -> list[str]:
-    """How history spells 已完成/已销号: actions store the label in the language then active."""
-    labels = set()
-    for language in [code for code, _name in settings.LANGUAGES] + [settings.LANGUAGE_CODE]:
-        with translation.override(language):
-            labels.update(str(TaskStatus(s).label) for s in DONE_STATUSES)
-    return sorted(labels)
+# History events that carry a status code in old_value/new_value (as tracker.actions writes them).
+STATUS_EVENT_KINDS = STATUS_KINDS
 
 
 def _days_overdue(today: datetime.date) -> Sum:
@@ -413,7 +398,7 @@ def completion_history(
     task. Summing those per week and accumulating gives each task's status as of that week,
     without stored snapshots that could drift from the history.
     """
-    done = _done_labels()
+    done = list(DONE_STATUSES)  # history stores status codes
     tz = timezone.get_current_timezone()
     end = datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time(), tz)
     # Weeks end on the as-of day: week k (0 = oldest) holds the 7 days up to week_ends[k].

@@ -332,7 +332,7 @@ class _NoticeWriter:
         self.notice = notice
         self.parsed = parsed
         self.result = result
-        self.actor = actions.Actor(source=EventSource.IMPORT, ref=f"notice:{notice.pk}")
+        self.actor = actions.Actor.system(EventSource.IMPORT, f"notice:{notice.pk}")
         self.reason = f"通报 {notice.file_name}" + (f"《{notice.title}》" if notice.title else "")
         self.owners: dict[int, Unit] = {}  # organization id → its own unit
         self.new_tasks: list[actions.NewTask] = []

@@ -6,7 +6,81 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import EventKind, EventSource
+from tracker.choices import (
+    CloseoutStatus,
+    EventKind,
+    EventSource,
+    MeasureState,
+    TaskStatus,
+    TaskType,
+)
+
+# What old_value/new_value hold, by event kind: codes, never labels, so that switching the
+# language never changes what history means. Labels are rendered when shown.
+STATUS_KINDS = (
+    EventKind.CREATED,
+    EventKind.STATUS,
+    EventKind.CLOSEOUT_APPROVED,
+    EventKind.CLOSEOUT_RETURNED,
+    EventKind.REOPENED,
+    EventKind.IMPORTED,
+)
+CLOSEOUT_KINDS = (EventKind.CLOSEOUT_REQUESTED, EventKind.CLOSEOUT_LEAD_APPROVED)
+UNIT_KINDS = (EventKind.OWNER, EventKind.LEAD_UNIT)  # a unit id
+UNITS_KINDS = (EventKind.RESPONSIBLE_UNITS,)  # unit ids, comma-separated, sorted
+MEASURE_STATE_KINDS = (EventKind.MEASURE,)
+
+
+def unit_ids_of(value: str) -> list[int]:
+    """The unit ids an owner / lead unit / responsible units event value names."""
+    return [int(part) for part in value.split(",") if part.strip().isdigit()]
+
+
+def _code_label(choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value  # a value written before codes were stored: shown as it was written
+
+
+def label_events(events) -> list:
+    """Set ``old_display`` / ``new_display`` on each event (labels in the active language, unit
+    names for unit ids), with one query for all the units the events name."""
+    from tracker.models.orgs import Unit
+    from tracker.models.reminders import ReminderTier
+
+    events = list(events)
+    ids: set[int] = set()
+    for event in events:
+        if event.kind in UNIT_KINDS or event.kind in UNITS_KINDS:
+            ids.update(unit_ids_of(event.old_value))
+            ids.update(unit_ids_of(event.new_value))
+    names = dict(Unit.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+    def show(kind: str, value: str) -> str:
+        if not value:
+            return ""
+        if kind in STATUS_KINDS:
+            return _code_label(TaskStatus, value)
+        if kind in CLOSEOUT_KINDS:
+            return _code_label(CloseoutStatus, value)
+        if kind == EventKind.TYPE:
+            return _code_label(TaskType, value)
+        if kind in MEASURE_STATE_KINDS:
+            return _code_label(MeasureState, value)
+        if kind == EventKind.REMINDER:
+            return _code_label(ReminderTier, value)
+        if kind in UNIT_KINDS or kind in UNITS_KINDS:
+            parts = unit_ids_of(value)
+            if not parts:
+                return value
+            return "、".join(names.get(pk, f"#{pk}") for pk in parts)
+        return value
+
+    for event in events:
+        event.old_display = show(event.kind, event.old_value)
+        event.new_display = show(event.kind, event.new_value)
+    return events
 
 
 class HistoryIsAppendOnly(Exception):
@@ -59,7 +133,9 @@ class TaskEvent(models.Model):
         indexes = [models.Index(fields=["task", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.old_value} → {self.new_value}"
+        if not hasattr(self, "new_display"):
+            label_events([self])
+        return f"{self.get_kind_display()}: {self.old_display} → {self.new_display}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None or kwargs.get("force_update"):

@@ -145,10 +145,10 @@ class NoticeReport(models.Model):
     """What one notice states about one inspection: its declared totals and outcomes."""
 
     notice = models.ForeignKey(
-        SourceNotice, verbose_name=_("通报"), on_delete=models.CASCADE, related_name="reports"
+        SourceNotice, verbose_name=_("通报"), on_delete=models.PROTECT, related_name="reports"
     )
     inspection = models.ForeignKey(
-        Inspection, verbose_name=_("巡视巡察"), on_delete=models.CASCADE, related_name="reports"
+        Inspection, verbose_name=_("巡视巡察"), on_delete=models.PROTECT, related_name="reports"
     )
     organization_name = models.CharField(_("通报中的组织名称"), max_length=200)
     declared = models.JSONField(_("声明的数字"), default=dict, blank=True)

@@ -72,6 +72,11 @@ class Unit(models.Model):
     contact_emails = models.TextField(
         _("联系邮箱"), blank=True, help_text=_("多个地址用逗号或换行分隔")
     )
+    # A unit that tasks or history name is never deleted (PROTECT); a merged or dissolved unit
+    # is retired instead: it keeps its tasks and history but is no longer offered for new work.
+    retired = models.BooleanField(
+        _("已撤并"), default=False, help_text=_("已撤销或合并的单位不再用于分派任务,历史保留")
+    )
 
     class Meta:
         verbose_name = _("单位")

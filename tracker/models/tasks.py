@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import DONE_STATUSES, ProblemKind, TaskStatus, TaskType
+from tracker.choices import DONE_STATUSES, MeasureState, ProblemKind, TaskStatus, TaskType
 
 
 def local_today() -> datetime.date:
@@ -23,7 +23,8 @@ class Problem(models.Model):
     inspection = models.ForeignKey(
         "tracker.Inspection",
         verbose_name=_("巡视巡察"),
-        on_delete=models.CASCADE,
+        # PROTECT here and below: a problem that tasks or history refer to never vanishes.
+        on_delete=models.PROTECT,
         related_name="problems",
     )
     parent = models.ForeignKey(
@@ -31,7 +32,7 @@ class Problem(models.Model):
         verbose_name=_("上级"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     kind = models.CharField(
@@ -261,6 +262,9 @@ class Measure(models.Model):
     text = models.TextField(_("措施"))
     done = models.BooleanField(_("已完成"), default=False)
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # A measure that turned out not to apply counts as settled for close-out, with its reason.
+    not_applicable = models.BooleanField(_("不适用"), default=False)
+    na_reason = models.CharField(_("不适用理由"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("整改措施")
@@ -269,3 +273,15 @@ class Measure(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+    @property
+    def state(self) -> str:
+        """The MeasureState code history records for this measure."""
+        if self.not_applicable:
+            return MeasureState.NOT_APPLICABLE
+        return MeasureState.DONE if self.done else MeasureState.OPEN
+
+    @property
+    def settled(self) -> bool:
+        """Done, or not applicable with a reason: what a close-out request needs of it."""
+        return self.done or (self.not_applicable and bool(self.na_reason.strip()))

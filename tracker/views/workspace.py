@@ -39,6 +39,7 @@ from tracker.models import (
     Task,
     local_today,
 )
+from tracker.models.history import label_events
 from tracker.permissions import (
     access_for,
     closeouts_to_review,
@@ -179,9 +180,7 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
     pending_extension = next((e for e in extensions if e.status == ExtensionStatus.PENDING), None)
     can_edit = access.can_edit(task)
     can_supervise = access.can_supervise(task)
-    can_lead_review = can_supervise or (
-        (task.lead_unit_id or task.owner_unit_id) in access.lead_unit_ids
-    )
+    can_lead_review = access.can_lead_review(task)
     is_open = task.status != TaskStatus.CLOSED
 
     def form(name, cls, show: bool, **extra):
@@ -189,16 +188,26 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
             return bound_forms[name]
         return cls(task=task, **extra) if show else None
 
-    review_shown = pending_closeout is not None and (
-        (pending_closeout.status == CloseoutStatus.PENDING_LEAD and can_lead_review)
-        or (pending_closeout.status == CloseoutStatus.PENDING_SUPERVISOR and can_supervise)
+    # Nobody reviews their own request (the actions refuse it too).
+    review_shown = (
+        pending_closeout is not None
+        and pending_closeout.requested_by_id != (request.user.pk)
+        and (
+            (pending_closeout.status == CloseoutStatus.PENDING_LEAD and can_lead_review)
+            or (pending_closeout.status == CloseoutStatus.PENDING_SUPERVISOR and can_supervise)
+        )
     )
     return {
         "task": task,
         "ancestors": task.problem.ancestors(),
         "measures": measures,
         "responsible_units": rows("has_responsible_units", task.responsible_units.all()),
-        "events": list(task.events.select_related("actor").order_by("created_at", "pk")),
+        "events": label_events(task.events.select_related("actor").order_by("created_at", "pk")),
+        # What stands between the task and a close-out request (a 基本完成 reason is asked for
+        # in the form itself).
+        "closeout_blockers": actions.closeout_blockers(task, basic_reason="-")
+        if can_edit and is_open
+        else [],
         "evidence": rows("has_evidence", task.evidence.select_related("uploaded_by")),
         "closeouts": closeouts,
         "pending_closeout": pending_closeout,
@@ -249,10 +258,19 @@ def _perform(request: HttpRequest, task: Task, form_name: str, form, change) -> 
         except actions.NotAllowed:
             raise PermissionDenied
         except actions.StaleTask as error:
-            messages.error(request, str(error))
+            # Keep what the user typed, now against the current version: they see the other
+            # change on the page and can submit again (files must be chosen again).
+            messages.error(request, str(error) + " " + _("您填写的内容已保留,请核对后重新提交。"))
             fresh = _load(request, task.pk)
+            data = request.POST.copy()
+            data["version"] = str(fresh.version)
+            kept = type(form)(data, task=fresh)
+            kept.is_valid()
             return render(
-                request, "tracker/task_detail.html", _detail_context(request, fresh), status=409
+                request,
+                "tracker/task_detail.html",
+                _detail_context(request, fresh, **{form_name: kept}),
+                status=409,
             )
         except actions.ActionError as error:
             messages.error(request, str(error))
@@ -267,7 +285,7 @@ def _perform(request: HttpRequest, task: Task, form_name: str, form, change) -> 
 
 
 def _actor(request: HttpRequest) -> actions.Actor:
-    return actions.Actor.of(request.user)
+    return actions.Actor.of(request.user, access=access_for(request))
 
 
 @require_POST
@@ -284,6 +302,7 @@ def task_progress(request: HttpRequest, pk: int) -> HttpResponse:
             expected_version=data["version"],
             note=data["note"],
             done_measure_ids=set(data["measures"]),
+            not_applicable=form.not_applicable(),
             status=data["status"] or None,
             uploads=data["files"],
         )
@@ -304,6 +323,7 @@ def closeout_request(request: HttpRequest, pk: int) -> HttpResponse:
             _actor(request),
             summary=form.cleaned_data["summary"],
             no_evidence_reason=form.cleaned_data["no_evidence_reason"],
+            basic_reason=form.cleaned_data["basic_reason"],
             expected_version=form.cleaned_data["version"],
         )
         messages.success(request, _("销号申请已提交,等待牵头单位审核。"))

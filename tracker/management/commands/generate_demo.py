@@ -97,8 +97,8 @@ STATUS_PATH = [
 
 
 def _label(status: str) -> str:
-    # The same text tracker.actions writes into history.
-    return str(TaskStatus(status).label)
+    # The same value tracker.actions writes into history: the code.
+    return str(status)
 
 
 class Command(BaseCommand):
@@ -363,7 +363,9 @@ class Command(BaseCommand):
                         changed,
                     )
                 )
-                measures.append((measure_id, task_id, 1, MEASURES[0], progress >= 3, None))
+                measures.append(
+                    (measure_id, task_id, 1, MEASURES[0], progress >= 3, None, False, "")
+                )
                 measure_id += 1
                 problem_id += 1
                 task_id += 1
@@ -493,7 +495,16 @@ EVENT_COLUMNS = (
     "source_ref",
     "created_at",
 )
-MEASURE_COLUMNS = ("id", "task_id", "order", "text", "done", "done_at")
+MEASURE_COLUMNS = (
+    "id",
+    "task_id",
+    "order",
+    "text",
+    "done",
+    "done_at",
+    "not_applicable",
+    "na_reason",
+)
 
 
 def _check_columns(model: type[models.Model], columns: Iterable[str]) -> None:
