@@ -155,7 +155,7 @@ def test_a_later_notice_updates_a_status_through_change_status_and_names_the_not
     assert event.source == EventSource.IMPORT
     assert event.source_ref == f"notice:{result.notice_id}"
     assert "2022-01-progress.txt" in event.reason
-    assert (event.old_value, event.new_value) == ("整改中", "已完成")
+    assert (event.old_value, event.new_value) == (TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED)
     # the owner and deadline the lead set are untouched, and no other task changed
     assert (task.owner_unit, task.deadline) == (unit, datetime.date(2021, 12, 31))
     after = {t.pk: (t.owner_unit_id, t.deadline, t.status) for t in Task.objects.all()}

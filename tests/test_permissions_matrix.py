@@ -51,8 +51,12 @@ def fresh_task(inspection, finance):
     return factories.make_task(inspection, owner=finance)
 
 
+def done_task(inspection, finance):
+    return factories.ready_for_closeout(fresh_task(inspection, finance))
+
+
 def at_lead_review(inspection, finance):
-    task = fresh_task(inspection, finance)
+    task = done_task(inspection, finance)
     actions.request_closeout(task, _sys(), summary="完成", no_evidence_reason="线下报送")
     return task
 
@@ -97,7 +101,7 @@ POSTS = {
     "progress": ("task_progress", fresh_task, lambda: {"note": "推进中"}, EDIT),
     "closeout": (
         "closeout_request",
-        fresh_task,
+        done_task,
         lambda: {"summary": "已整改", "no_evidence_reason": "线下报送"},
         EDIT,
     ),
@@ -292,7 +296,12 @@ def test_every_form_on_the_pages_carries_a_csrf_token(client, inspection, financ
     csrf_client = Client(enforce_csrf_checks=True)
     pages = []
     task = with_pending_extension(inspection, finance)
-    actions.request_closeout(task, factories.SYSTEM, summary="完成", no_evidence_reason="无")
+    for measure in task.measures.all():
+        actions.tick_measure(task, measure, True, factories.SYSTEM)
+    actions.change_status(task, TaskStatus.BASICALLY_COMPLETED, factories.SYSTEM)
+    actions.request_closeout(
+        task, factories.SYSTEM, summary="完成", no_evidence_reason="无", basic_reason="收尾中"
+    )
     csrf_client.force_login(carol)
     pages.append(csrf_client.get(reverse("tracker:task_detail", args=[task.pk])))
     pages.append(
@@ -383,7 +392,7 @@ def test_can_supervise_answers_as_supervised_tasks_does(db, org, inspection, fin
     assert {t.pk for t in tasks if access.can_supervise(t)} == supervised
 
 
-def test_history_labels_stay_in_the_site_language_whatever_the_ui_language(finance_task, alice):
+def test_history_stores_codes_whatever_the_ui_language(finance_task, alice):
     from django.utils import translation
 
     from tracker import actions
@@ -392,4 +401,35 @@ def test_history_labels_stay_in_the_site_language_whatever_the_ui_language(finan
     with translation.override("en"):
         actions.change_status(finance_task, TaskStatus.BASICALLY_COMPLETED, actions.Actor.of(alice))
     event = finance_task.events.latest("id")
-    assert (event.old_value, event.new_value) == ("整改中", "基本完成")
+    assert (event.old_value, event.new_value) == ("in_progress", "basically_completed")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_per_task_check_agrees_with_its_queryset(
+    people, inspection, finance, planning, persona
+):
+    """can_edit / can_lead_review / can_supervise read the loaded task; the list, ledger,
+    review queue and admin use the querysets. For every persona they name the same tasks."""
+    from tracker.permissions import access_for
+
+    lead_elsewhere = factories.make_task(inspection, owner=planning)
+    actions.change_lead_unit(lead_elsewhere, finance, factories.SYSTEM)
+    carried = factories.make_task(inspection, owner=planning)
+    actions.change_responsible_units(carried, [finance], factories.SYSTEM)
+    tasks = [
+        factories.make_task(inspection, owner=finance),
+        factories.make_task(inspection, owner=planning),
+        lead_elsewhere,
+        carried,
+    ]
+    access = access_for(people[persona])
+    pairs = [
+        (access.tasks(), lambda t: access.tasks().filter(pk=t.pk).exists()),
+        (access.editable_tasks(), access.can_edit),
+        (access.lead_review_tasks(), access.can_lead_review),
+        (access.supervised_tasks(), access.can_supervise),
+    ]
+    for queryset, check in pairs:
+        ids = set(queryset.filter(pk__in=[t.pk for t in tasks]).values_list("pk", flat=True))
+        fresh = [type(t).objects.get(pk=t.pk) for t in tasks]
+        assert {t.pk for t in fresh if check(t)} == ids, persona

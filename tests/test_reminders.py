@@ -316,7 +316,7 @@ def test_a_sent_reminder_shows_in_the_task_timeline(inspection, finance, alice, 
     (event,) = task.events.filter(kind=EventKind.REMINDER)
     assert event.reason == "提醒邮件已发送至 alice@example.org、bob@example.org"
     assert (event.new_value, event.source, event.source_ref) == (
-        "即将到期",
+        "yellow",  # the tier's code; the timeline shows its label (即将到期)
         EventSource.SWEEP,
         f"sweep:{TODAY}",
     )

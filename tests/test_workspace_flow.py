@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests import factories
 from tests.test_workspace_evidence import PNG_BYTES
 from tracker import actions
 from tracker.choices import CloseoutStatus, EventKind, ExtensionStatus, TaskStatus
@@ -123,10 +124,7 @@ def test_measures_can_be_ticked_and_unticked_one_by_one(finance_task, alice):
     measure.refresh_from_db()
     assert measure.done is False and measure.done_at is None
     events = finance_task.events.filter(kind=EventKind.MEASURE)
-    assert [(e.old_value, e.new_value) for e in events] == [
-        ("未完成", "已完成"),
-        ("已完成", "未完成"),
-    ]
+    assert [(e.old_value, e.new_value) for e in events] == [("open", "done"), ("done", "open")]
 
 
 # --- concurrency --------------------------------------------------------------------------------
@@ -148,6 +146,7 @@ def test_bobs_save_on_a_stale_version_is_refused_and_overwrites_nothing(finance_
 
 
 def test_a_closeout_needs_evidence_or_a_written_reason(finance_task, alice):
+    factories.ready_for_closeout(finance_task)
     with pytest.raises(actions.ActionError, match="佐证材料"):
         actions.request_closeout(finance_task, act(alice), summary="已整改到位")
     closeout = actions.request_closeout(
@@ -157,6 +156,7 @@ def test_a_closeout_needs_evidence_or_a_written_reason(finance_task, alice):
 
 
 def test_a_closeout_needs_a_summary(finance_task, alice):
+    factories.ready_for_closeout(finance_task)
     actions.add_evidence(finance_task, png(), act(alice))
     with pytest.raises(actions.ActionError, match="总结"):
         actions.request_closeout(finance_task, act(alice), summary="  ")
@@ -166,6 +166,7 @@ def test_a_closeout_needs_a_summary(finance_task, alice):
 def test_closeout_is_reviewed_by_the_lead_then_the_supervisor_and_both_reviews_are_kept(
     finance_task, alice, bob, carol
 ):
+    factories.ready_for_closeout(finance_task)
     actions.add_evidence(finance_task, png(), act(alice))
     closeout = actions.request_closeout(finance_task, act(alice), summary="已建立长效机制")
     assert list(closeout.evidence.all()) == list(Evidence.objects.filter(task=finance_task))
@@ -175,7 +176,7 @@ def test_closeout_is_reviewed_by_the_lead_then_the_supervisor_and_both_reviews_a
         actions.approve_closeout(finance_task, act(carol))
     actions.lead_review_closeout(finance_task, act(bob), comment="同意")
     finance_task.refresh_from_db()
-    assert finance_task.status == TaskStatus.IN_PROGRESS  # not struck off on one review
+    assert finance_task.status == TaskStatus.COMPLETED  # not struck off on one review
 
     actions.approve_closeout(finance_task, act(carol), comment="同意销号")
     finance_task.refresh_from_db()
@@ -193,10 +194,11 @@ def test_closeout_is_reviewed_by_the_lead_then_the_supervisor_and_both_reviews_a
         EventKind.CLOSEOUT_APPROVED,
     ]
     approved = finance_task.events.latest("id")
-    assert (approved.old_value, approved.new_value, approved.actor) == ("整改中", "已销号", carol)
+    assert (approved.old_value, approved.new_value, approved.actor) == (TaskStatus.COMPLETED, TaskStatus.CLOSED, carol)
 
 
 def test_alice_the_clerk_may_not_review_her_own_units_closeout(finance_task, alice):
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     with pytest.raises(actions.NotAllowed):
         actions.lead_review_closeout(finance_task, act(alice))
@@ -205,6 +207,7 @@ def test_alice_the_clerk_may_not_review_her_own_units_closeout(finance_task, ali
 
 
 def test_bob_the_lead_may_not_give_the_supervisors_approval(finance_task, alice, bob):
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     actions.lead_review_closeout(finance_task, act(bob))
     with pytest.raises(actions.NotAllowed):
@@ -213,6 +216,7 @@ def test_bob_the_lead_may_not_give_the_supervisors_approval(finance_task, alice,
 
 def test_the_double_review_takes_two_people(finance_task, alice, carol):
     """carol may give the lead review (supervisors may), but then not also the second one."""
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     actions.lead_review_closeout(finance_task, act(carol))
     with pytest.raises(actions.NotAllowed, match="两人"):
@@ -225,7 +229,7 @@ def test_the_double_review_takes_two_people(finance_task, alice, carol):
 def test_either_reviewer_returns_with_a_required_reason_back_to_in_progress(
     finance_task, alice, bob, carol, returned_at
 ):
-    actions.change_status(finance_task, TaskStatus.COMPLETED, act(alice))
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     reviewer = bob
     if returned_at == "supervisor":
@@ -242,19 +246,22 @@ def test_either_reviewer_returns_with_a_required_reason_back_to_in_progress(
     assert (event.kind, event.reason, event.new_value) == (
         EventKind.CLOSEOUT_RETURNED,
         "佐证材料不足",
-        "整改中",
+        TaskStatus.IN_PROGRESS,
     )
-    # and the unit may ask again
+    # and the unit may ask again, once the task is done again
+    actions.change_status(finance_task, TaskStatus.COMPLETED, act(alice))
     actions.request_closeout(finance_task, act(alice), summary="补充后", no_evidence_reason="无")
 
 
 def test_only_one_closeout_is_under_review_at_a_time(finance_task, alice):
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     with pytest.raises(actions.ActionError, match="待审核"):
         actions.request_closeout(finance_task, act(alice), summary="再来", no_evidence_reason="无")
 
 
 def test_a_closed_task_is_read_only_until_reopened(finance_task, alice, bob, carol):
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     actions.lead_review_closeout(finance_task, act(bob))
     actions.approve_closeout(finance_task, act(carol))
@@ -268,6 +275,7 @@ def test_a_closed_task_is_read_only_until_reopened(finance_task, alice, bob, car
 
 
 def test_carol_reopens_a_closed_task_with_a_reason(finance_task, alice, bob, carol):
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, act(alice), summary="完成", no_evidence_reason="无")
     actions.lead_review_closeout(finance_task, act(bob))
     actions.approve_closeout(finance_task, act(carol))
@@ -282,8 +290,8 @@ def test_carol_reopens_a_closed_task_with_a_reason(finance_task, alice, bob, car
     event = finance_task.events.latest("id")
     assert (event.kind, event.old_value, event.new_value, event.reason) == (
         EventKind.REOPENED,
-        "已销号",
-        "整改中",
+        TaskStatus.CLOSED,
+        TaskStatus.IN_PROGRESS,
         "回头看发现问题反弹",
     )
 

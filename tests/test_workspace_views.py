@@ -233,6 +233,7 @@ def test_a_stale_form_shows_who_changed_it_and_overwrites_nothing(client, alice,
 
 
 def test_a_refused_rule_is_shown_on_the_page_and_keeps_the_input(client, alice, finance_task):
+    factories.ready_for_closeout(finance_task)
     client.force_login(alice)
     response = client.post(
         reverse("tracker:closeout_request", args=[finance_task.pk]),
@@ -246,6 +247,7 @@ def test_a_refused_rule_is_shown_on_the_page_and_keeps_the_input(client, alice, 
 
 
 def test_a_return_without_a_reason_is_refused_by_the_form(client, alice, bob, finance_task):
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(
         finance_task, actions.Actor.of(alice), summary="完成", no_evidence_reason="无"
     )
@@ -267,6 +269,7 @@ def test_dave_the_observer_sees_the_task_but_no_forms(client, dave, finance_task
 
 
 def test_the_whole_closeout_story_through_the_pages(client, alice, bob, carol, finance_task):
+    factories.ready_for_closeout(finance_task)
     url = lambda name: reverse(f"tracker:{name}", args=[finance_task.pk])  # noqa: E731
 
     def version():
@@ -361,11 +364,18 @@ def test_the_review_queue_costs_the_same_queries_with_1_or_10_pending(
     def pending(n):
         for _ in range(n):
             task = factories.make_task(inspection, owner=finance)
-            actions.request_closeout(
-                task, factories.SYSTEM, summary="完成", no_evidence_reason="无"
-            )
             actions.request_extension(
                 task, factories.SYSTEM, new_deadline=TODAY + datetime.timedelta(30), reason="x"
+            )
+            actions.change_status(task, "basically_completed", factories.SYSTEM)
+            for measure in task.measures.all():
+                actions.tick_measure(task, measure, True, factories.SYSTEM)
+            actions.request_closeout(
+                task,
+                factories.SYSTEM,
+                summary="完成",
+                no_evidence_reason="无",
+                basic_reason="收尾",
             )
 
     def queries():
@@ -406,16 +416,18 @@ def test_a_task_without_close_outs_extensions_evidence_or_units_skips_those_quer
     bare = _detail_queries(client, carol, finance_task)
 
     # When it gains a responsible unit and a close-out request (with a written reason)
-    finance_task.responsible_units.add(planning)
+    actions.change_responsible_units(finance_task, [planning], factories.SYSTEM)
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(
         finance_task, actions.Actor.of(alice), summary="已整改", no_evidence_reason="会议纪要未印发"
     )
 
-    # Then its page reads those two lists (and the close-out's reviews) and shows them
+    # Then its page reads those two lists (and the close-out's reviews) and shows them, plus
+    # the names of the units its history now names (one query for all of them)
     client.force_login(carol)
     html = client.get(reverse("tracker:task_detail", args=[finance_task.pk])).content.decode()
     assert planning.name in html and "会议纪要未印发" in html
-    assert _detail_queries(client, carol, finance_task) == bare + 3
+    assert _detail_queries(client, carol, finance_task) == bare + 4
 
 
 def test_with_cached_sessions_logout_ends_the_session_everywhere(client, alice, settings):

@@ -918,7 +918,7 @@ def _pending_closeout(locked: Task):
     return CloseoutRequest.objects.select_for_update().pending().filter(task=locked).first()
 
 
-def closeout_blockers(task: Task, basic_reason: str = "") -> list[str]:
+def closeout_blockers(task: Task, basic_reason: str = "", measures=None) -> list[str]:
     """Why ``task`` cannot be put forward for close-out now (empty: it can).
 
     Status 已完成, or 基本完成 with a stated reason (RECTIFY["CLOSEOUT_ALLOW_BASIC"]), and every
@@ -936,7 +936,8 @@ def closeout_blockers(task: Task, basic_reason: str = "") -> list[str]:
             % _label(TaskStatus, task.status)
         )
     if rules.get("CLOSEOUT_REQUIRE_MEASURES", True):
-        open_measures = [m for m in task.measures.all() if not m.settled]
+        measures = task.measures.all() if measures is None else measures
+        open_measures = [m for m in measures if not m.settled]
         if open_measures:
             problems.append(
                 _("还有 %(n)d 项措施未完成或未说明不适用理由:%(first)s")

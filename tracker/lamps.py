@@ -2,8 +2,9 @@
 
 Offices light a unit red when it holds overdue work, yellow when work falls due soon or was
 only basically completed by its deadline, and green otherwise. The counts behind a light are
-grouped aggregates (see ``lamp_aggregates``); this module only turns counts into a colour, so
-the same rule serves the dashboard, exports and any future reminder screen.
+grouped aggregates (see ``lamp_aggregates``, built on the one definition of each in
+``tracker.rules``); this module only turns counts into a colour, so the same rule serves the
+dashboard, exports and any future reminder screen.
 
 Settings (``RECTIFY``): ``LAMP_RED_OVERDUE`` (red from this many overdue tasks, default 1),
 ``LAMP_YELLOW_DAYS`` (yellow when something falls due within this many days, default 10),
@@ -17,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import DONE_STATUSES, TaskStatus, TaskType
+from tracker.rules import FIELDS, TaskFields, basic_late_q, due_soon_q, overdue_q
 
 RED, YELLOW, GREEN = "red", "yellow", "green"
 LAMP_LABELS = {RED: _("红灯"), YELLOW: _("黄灯"), GREEN: _("绿灯")}
@@ -46,35 +47,15 @@ class LampRules:
         )
 
 
-def overdue_q(today: datetime.date) -> Q:
-    """Same rule as ``TaskQuerySet.overdue``, as a Q for conditional aggregates."""
-    return ~Q(status__in=DONE_STATUSES) & Q(deadline__lt=today) & ~Q(task_type=TaskType.LONG_TERM)
-
-
-def due_soon_q(today: datetime.date, days: int) -> Q:
-    """Same rule as ``TaskQuerySet.due_within``: open, not 长期坚持, today ≤ deadline ≤ today+days."""
-    return (
-        ~Q(status__in=DONE_STATUSES)
-        & ~Q(task_type=TaskType.LONG_TERM)
-        & Q(deadline__gte=today, deadline__lte=today + datetime.timedelta(days=days))
-    )
-
-
-def basic_late_q(today: datetime.date) -> Q:
-    """基本完成 and past its deadline: offices treat it as a warning, not yet as overdue work."""
-    return (
-        Q(status=TaskStatus.BASICALLY_COMPLETED)
-        & Q(deadline__lt=today)
-        & ~Q(task_type=TaskType.LONG_TERM)
-    )
-
-
-def lamp_aggregates(today: datetime.date, rules: LampRules) -> dict[str, Count]:
-    """The counts a light needs, to pass to ``.annotate()`` or ``.aggregate()``."""
+def lamp_aggregates(
+    today: datetime.date, rules: LampRules, f: TaskFields = FIELDS
+) -> dict[str, Count]:
+    """The counts a light needs, to pass to ``.annotate()`` or ``.aggregate()``; ``f`` names the
+    columns (``AS_OF_FIELDS`` for a past day rebuilt from history)."""
     return {
-        "overdue": Count("id", filter=overdue_q(today)),
-        "due_soon": Count("id", filter=due_soon_q(today, rules.yellow_days)),
-        "basic_late": Count("id", filter=basic_late_q(today)),
+        "overdue": Count("id", filter=overdue_q(today, f)),
+        "due_soon": Count("id", filter=due_soon_q(today, rules.yellow_days, f)),
+        "basic_late": Count("id", filter=basic_late_q(today, f)),
     }
 
 

@@ -67,6 +67,7 @@ from tracker.models.reminders import (
     ReminderSweep,
     ReminderTier,
 )
+from tracker.rules import no_contact_q
 
 logger = logging.getLogger(__name__)
 
@@ -329,16 +330,6 @@ def recipients_for(task: dict, tier: str, d: Directory, fallback: str = "") -> l
     return [Planned(task["id"], email, tier, no_contact) for email, no_contact in chosen.items()]
 
 
-def no_contact_q(unit: str = "") -> Q:
-    """Units nobody can be emailed at: no contact address and no active member with an email.
-    Over units with ``unit=""``; over tasks whose owner is such a unit with ``unit="owner_unit"``."""
-    prefix = f"{unit}__" if unit else ""
-    reachable = Membership.objects.filter(
-        unit=OuterRef(unit or "pk"), user__is_active=True
-    ).exclude(user__email="")
-    return Q(**{f"{prefix}contact_emails__regex": r"^[^@]*$"}) & ~Exists(reachable)
-
-
 def units_without_contact() -> QuerySet[Unit]:
     """Units with open tasks that nobody can be emailed at. Their reminders go to the
     supervisors; the dashboard lists them (``selectors.uncontactable_owner_rows``)."""
@@ -555,9 +546,9 @@ def weekly_payload(user, today: datetime.date) -> dict:
         "counts": {
             "open": tasks.open().count(),
             "overdue": overdue.count(),
-            "escalated": overdue.filter(
-                deadline__lt=today
-                - datetime.timedelta(days=settings.RECTIFY["REMINDER_ESCALATE_DAYS"])
+            # Overdue by more than REMINDER_ESCALATE_DAYS = already overdue that many days ago.
+            "escalated": tasks.overdue(
+                today - datetime.timedelta(days=settings.RECTIFY["REMINDER_ESCALATE_DAYS"])
             ).count(),
             "due_soon": tasks.due_within(yellow, today).count(),
             "report_due": tasks.report_due(today).count(),

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tracker import rules
 from tracker.choices import DONE_STATUSES, MeasureState, ProblemKind, TaskStatus, TaskType
 
 
@@ -89,32 +90,26 @@ def urgency_rank() -> models.Case:
 
 
 class TaskQuerySet(models.QuerySet):
-    """The one definition of overdue, no deadline and report due, for lists, dashboards and sweeps."""
+    """Overdue, due within, no deadline and report due as querysets, for lists, dashboards and
+    sweeps. The rules themselves are ``tracker.rules``; this only filters by them."""
 
     def open(self):
-        return self.exclude(status__in=DONE_STATUSES)
+        return self.filter(rules.open_q())
 
     def overdue(self, today: datetime.date | None = None):
         """Deadline passed (in Asia/Shanghai) and not done; 长期坚持 is never overdue."""
-        today = today or local_today()
-        return self.open().filter(deadline__lt=today).exclude(task_type=TaskType.LONG_TERM)
+        return self.filter(rules.overdue_q(today or local_today()))
 
     def no_deadline(self):
-        return self.open().filter(deadline__isnull=True).exclude(task_type=TaskType.LONG_TERM)
+        return self.filter(rules.no_deadline_q())
 
     def due_within(self, days: int, today: datetime.date | None = None):
         """Open, not overdue, and due within ``days`` days from today (today included)."""
-        today = today or local_today()
-        return (
-            self.open()
-            .exclude(task_type=TaskType.LONG_TERM)
-            .filter(deadline__gte=today, deadline__lte=today + datetime.timedelta(days=days))
-        )
+        return self.filter(rules.due_soon_q(today or local_today(), days))
 
     def report_due(self, today: datetime.date | None = None):
         """长期坚持 tasks whose periodic progress report is due."""
-        today = today or local_today()
-        return self.open().filter(task_type=TaskType.LONG_TERM).filter(report_due_on__lte=today)
+        return self.filter(rules.report_due_q(today or local_today()))
 
 
 class Task(models.Model):
@@ -225,31 +220,20 @@ class Task(models.Model):
     def is_done(self) -> bool:
         return self.status in DONE_STATUSES
 
+    # The predicates below are tracker.rules' (one definition, checked against its Q builders).
+
     def is_overdue(self, today: datetime.date | None = None) -> bool:
-        today = today or local_today()
-        return (
-            not self.is_done
-            and self.task_type != TaskType.LONG_TERM
-            and self.deadline is not None
-            and self.deadline < today
-        )
+        return rules.is_overdue(self, today or local_today())
 
     def days_overdue(self, today: datetime.date | None = None) -> int:
-        today = today or local_today()
-        return (today - self.deadline).days if self.is_overdue(today) else 0
+        return rules.days_overdue(self, today or local_today())
 
     @property
     def has_no_deadline(self) -> bool:
-        return not self.is_done and self.task_type != TaskType.LONG_TERM and self.deadline is None
+        return rules.has_no_deadline(self)
 
     def is_report_due(self, today: datetime.date | None = None) -> bool:
-        today = today or local_today()
-        return (
-            not self.is_done
-            and self.task_type == TaskType.LONG_TERM
-            and self.report_due_on is not None
-            and self.report_due_on <= today
-        )
+        return rules.is_report_due(self, today or local_today())
 
 
 class Measure(models.Model):

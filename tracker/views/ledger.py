@@ -1,8 +1,10 @@
 """The ledger (整改台账): export for the current filter, upload with a preview, confirm.
 
 The uploaded file is kept under MEDIA_ROOT/ledger-uploads/ between preview and confirm (named
-by a random token held in the session with the task versions the preview saw), so the confirm
-step re-reads exactly what was previewed and refuses if a task changed meanwhile.
+by a random token held in the session with what the preview would apply: the rows' task versions
+and a digest of their changes), so the confirm step re-reads exactly what was previewed and
+refuses, keeping nothing, if a task changed meanwhile or the upload would now do anything else.
+Which changes a user may make is decided by tracker.permissions and tracker.actions, never here.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def ledger_upload(request: HttpRequest) -> HttpResponse:
                 "token": token,
                 "name": Path(upload.name).name[:200],
                 "versions": {str(k): v for k, v in result.versions.items()},
+                "digest": result.digest,
             }
             return render(
                 request,
@@ -109,7 +112,7 @@ def ledger_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def ledger_confirm(request: HttpRequest) -> HttpResponse:
-    """Apply the previewed upload through tracker.actions, all or nothing."""
+    """Apply the previewed upload's allowed changes through tracker.actions, all or nothing."""
     access = access_for(request)
     pending = request.session.get(SESSION_KEY)
     if not pending or pending.get("token") != request.POST.get("token"):
@@ -119,8 +122,10 @@ def ledger_confirm(request: HttpRequest) -> HttpResponse:
     try:
         rows = ledger.read_ledger(path.read_bytes())
         versions = {int(k): v for k, v in pending["versions"].items()}
-        applied = ledger.apply(access, rows, pending["name"], versions)
-    except (ledger.LedgerError, OSError):
+        applied = ledger.apply(
+            access, rows, pending["name"], versions=versions, digest=pending.get("digest", "")
+        )
+    except (ledger.LedgerError, OSError, KeyError, ValueError):
         messages.error(request, _("台账文件已失效,请重新上传。"))
         return redirect("tracker:ledger_upload")
     except ActionError as exc:

@@ -205,7 +205,7 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
         "events": label_events(task.events.select_related("actor").order_by("created_at", "pk")),
         # What stands between the task and a close-out request (a 基本完成 reason is asked for
         # in the form itself).
-        "closeout_blockers": actions.closeout_blockers(task, basic_reason="-")
+        "closeout_blockers": actions.closeout_blockers(task, basic_reason="-", measures=measures)
         if can_edit and is_open
         else [],
         "evidence": rows("has_evidence", task.evidence.select_related("uploaded_by")),

@@ -1,0 +1,119 @@
+"""Tasks as they stood at the end of a past day, rebuilt from the append-only history.
+
+Every change of a task's status, deadline, owner unit, type or report date goes through
+``tracker.actions`` and appends an event holding the value before (``old_value``) and after
+(``new_value``), as codes, unit ids or ISO dates. So a task's value at the end of day D is the
+``old_value`` of the first matching event after D (that change had not happened yet), or the
+task's current value when nothing changed since. ``tasks_as_of`` annotates exactly that, in
+SQL that PostgreSQL and SQLite both run, under the names of ``tracker.rules.AS_OF_FIELDS``, so
+the same rule builders (``overdue_q(day, AS_OF_FIELDS)``) judge the past day.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.utils import timezone
+
+from tracker.choices import EventKind
+from tracker.models import Task, TaskEvent, local_today
+from tracker.models.history import STATUS_KINDS
+from tracker.rules import AS_OF_FIELDS, FIELDS, TaskFields
+
+# The event kinds that change each value. 'created' is left out of the status kinds: its old
+# value is empty, and a task created after the day is not counted at all.
+AS_OF_STATUS_KINDS = tuple(k for k in STATUS_KINDS if k != EventKind.CREATED)
+AS_OF_DEADLINE_KINDS = (EventKind.DEADLINE, EventKind.EXTENSION_APPROVED)
+AS_OF_OWNER_KINDS = (EventKind.OWNER,)
+AS_OF_TYPE_KINDS = (EventKind.TYPE,)
+AS_OF_REPORT_DUE_KINDS = (EventKind.REPORT_DUE,)
+
+
+def end_of(day: datetime.date) -> datetime.datetime:
+    """The first instant after ``day`` in the project's time zone (Asia/Shanghai)."""
+    tz = timezone.get_current_timezone()
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), tz)
+
+
+def _later(kinds: tuple[str, ...], end: datetime.datetime) -> QuerySet[TaskEvent]:
+    """The task's events of ``kinds`` after ``end``, first first (the ``task, created_at``
+    index serves it)."""
+    return TaskEvent.objects.filter(
+        task=OuterRef("pk"), kind__in=kinds, created_at__gte=end
+    ).order_by("created_at", "id")
+
+
+def _undone_text(kinds, end, current: str) -> Coalesce:
+    first = Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
+    return Coalesce(first, F(current), output_field=CharField())
+
+
+def _undone_date(kinds, end, current: str) -> Case:
+    # A later event's old value is the as-of value even when empty ('' = no date), hence a Case
+    # on Exists and not a Coalesce (which would fall back to today's date).
+    first = Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
+    return Case(
+        When(
+            Exists(_later(kinds, end)),
+            then=Cast(NullIf(first, Value("")), output_field=DateField()),
+        ),
+        default=F(current),
+        output_field=DateField(),
+    )
+
+
+def _undone_unit(kinds, end, current: str) -> Coalesce:
+    first = Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
+    return Coalesce(
+        Cast(NullIf(first, Value("")), output_field=IntegerField()),
+        F(current),
+        output_field=IntegerField(),
+    )
+
+
+def is_as_of(tasks: QuerySet[Task]) -> bool:
+    return AS_OF_FIELDS.status in tasks.query.annotations
+
+
+def tasks_as_of(tasks: QuerySet[Task], day: datetime.date) -> QuerySet[Task]:
+    """``tasks`` that existed at the end of ``day``, annotated with their status, deadline,
+    owner unit, type and report date as they stood then (``AS_OF_FIELDS``)."""
+    end = end_of(day)
+    return tasks.filter(created_at__lt=end).annotate(
+        **{
+            AS_OF_FIELDS.status: _undone_text(AS_OF_STATUS_KINDS, end, FIELDS.status),
+            AS_OF_FIELDS.deadline: _undone_date(AS_OF_DEADLINE_KINDS, end, FIELDS.deadline),
+            AS_OF_FIELDS.owner: _undone_unit(AS_OF_OWNER_KINDS, end, FIELDS.owner),
+            AS_OF_FIELDS.task_type: _undone_text(AS_OF_TYPE_KINDS, end, FIELDS.task_type),
+            AS_OF_FIELDS.report_due: _undone_date(
+                AS_OF_REPORT_DUE_KINDS, end, FIELDS.report_due
+            ),
+        }
+    )
+
+
+def scope_as_of(
+    tasks: QuerySet[Task], day: datetime.date
+) -> tuple[QuerySet[Task], TaskFields]:
+    """The tasks and the field names to judge ``day`` by: for a past day, ``tasks_as_of`` and
+    ``AS_OF_FIELDS``; for today or later, the tasks unchanged and their own columns (the fast
+    path: nothing in the future is known beyond what is stored now)."""
+    if is_as_of(tasks):
+        return tasks, AS_OF_FIELDS
+    if day >= local_today():
+        return tasks, FIELDS
+    return tasks_as_of(tasks, day), AS_OF_FIELDS
