@@ -230,6 +230,10 @@ RECTIFY = {
     # Red light from this many overdue tasks; yellow also for 基本完成 past its deadline.
     "LAMP_RED_OVERDUE": env_int("LAMP_RED_OVERDUE", 1),
     "LAMP_YELLOW_BASIC_LATE": env_bool("LAMP_YELLOW_BASIC_LATE", True),
+    # Close-out (申请销号) rules where offices differ: a 基本完成 task may be put forward with a
+    # stated reason (else only 已完成); every measure must be done or marked not applicable.
+    "CLOSEOUT_ALLOW_BASIC": env_bool("CLOSEOUT_ALLOW_BASIC", True),
+    "CLOSEOUT_REQUIRE_MEASURES": env_bool("CLOSEOUT_REQUIRE_MEASURES", True),
     # Dashboard figures are cached under a key that changes with every task change (each change
     # writes a history event); this bounds how long an edit of reference data (a unit's name,
     # an inspection's level) can take to show.
