@@ -85,8 +85,20 @@ def _in_30_days() -> str:
     return (local_today() + datetime.timedelta(days=30)).isoformat()
 
 
-# endpoint: (url name, setup, form data, expected status per persona)
-EDIT = {
+# endpoint: (url name, setup, form data, expected status per persona). The expectations come
+# from the one table of tests/test_write_matrix.py: allowed → the change (302); may see but not
+# change → 403; may not see → 404.
+def _expected(action: str) -> dict[str, int]:
+    from tests.test_write_matrix import allowed
+
+    cannot_see = {"eve", "mallory"}
+    return {p: 302 if p in allowed(action) else 404 if p in cannot_see else 403 for p in PERSONAS}
+
+
+EDIT = _expected("update_progress")
+LEAD = _expected("lead_review_closeout")
+SUPERVISE = _expected("approve_closeout")
+assert EDIT == {
     "alice": 302,
     "bob": 302,
     "carol": 302,
@@ -95,8 +107,8 @@ EDIT = {
     "mallory": 404,
     "root": 302,
 }
-LEAD = {**EDIT, "alice": 403}
-SUPERVISE = {**EDIT, "alice": 403, "bob": 403}
+assert LEAD == {**EDIT, "alice": 403}
+assert SUPERVISE == {**EDIT, "alice": 403, "bob": 403}
 POSTS = {
     "progress": ("task_progress", fresh_task, lambda: {"note": "推进中"}, EDIT),
     "closeout": (
