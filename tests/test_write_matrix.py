@@ -354,3 +354,53 @@ def test_no_actor_is_refusal(inspection, finance, planning, change):
     with pytest.raises(actions.NotAllowed):
         spec.call(task, actions.Actor(), {"planning": planning})
     assert snapshot(task) == before
+
+
+# --- the notice import -------------------------------------------------------------------------
+#
+# A notice's changes are made by its system actor (source 通报导入); a person may only start an
+# import when the rule allows it: administrators and supervisors over all organizations. Giving
+# someone the admin's "add notice" permission does not make them one.
+
+IMPORTERS = {"root", "chief"}
+
+
+@pytest.fixture
+def chief(db):
+    from tracker.choices import ScopeRole
+    from tracker.models import ScopeAssignment
+
+    user = get_user_model().objects.create_user("chief", password=PASSWORD)
+    ScopeAssignment.objects.create(user=user, role=ScopeRole.SUPERVISOR, all_organizations=True)
+    return user
+
+
+@pytest.mark.parametrize("persona", [*PERSONAS, "chief"])
+def test_who_may_start_a_notice_import(people, chief, persona):
+    from pathlib import Path
+
+    from tracker.importer.loader import import_file
+
+    seed = Path(__file__).resolve().parent.parent / "seeds" / "002_e510119d14028505.txt"
+    user = chief if persona == "chief" else people[persona]
+    if persona in IMPORTERS:
+        result = import_file(seed, user=user)
+        assert result.tasks_created > 0
+        event = TaskEvent.objects.filter(task__inspection__reports__notice=result.notice_id)[0]
+        assert (event.source, event.actor) == (EventSource.IMPORT, None)
+    else:
+        with pytest.raises(actions.NotAllowed):
+            import_file(seed, user=user)
+        assert not Task.objects.exists()
+
+
+def test_the_admin_upload_page_follows_the_same_rule(client, carol):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    # carol supervises one organization; given the admin's add-notice permission and staff
+    carol.is_staff = True
+    carol.save()
+    carol.user_permissions.add(Permission.objects.get(codename="add_sourcenotice"))
+    client.force_login(carol)
+    assert client.get(reverse("admin:tracker_sourcenotice_import")).status_code == 403

@@ -133,6 +133,15 @@ class Access:
         row is still checked against what the user may change."""
         return self.is_admin or self.is_supervisor or self.is_unit_member
 
+    @property
+    def may_import_notices(self) -> bool:
+        """Published notices create organizations, inspections and tasks: administrators and
+        supervisors over all organizations import them (the changes are made by the notice's
+        system actor)."""
+        if self.is_admin:
+            return True
+        return any(s.role == ScopeRole.SUPERVISOR and s.all_organizations for s in self._scopes)
+
     def _scope_q(self, roles: tuple[str, ...], prefix: str = "") -> Q | None:
         """Q over tasks (or inspections with prefix) covered by the user's scopes in ``roles``.
 

@@ -36,6 +36,7 @@ from tracker.importer.parser import (
     parse_notice,
 )
 from tracker.models import SourceNotice
+from tracker.permissions import access_for
 
 SESSION_PREFIX = "rectify.notice_upload."
 
@@ -132,7 +133,7 @@ def _preview_context(parsed: ParsedNotice, text: str) -> dict:
 
 def upload_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     """Step 1 (GET: the form) and step 2 (POST: the dry-run preview)."""
-    if not model_admin.has_add_permission(request):
+    if not model_admin.has_add_permission(request) or not access_for(request).may_import_notices:
         raise PermissionDenied
     context = {
         **model_admin.admin_site.each_context(request),
@@ -152,7 +153,7 @@ def upload_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResp
 
 def confirm_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     """Step 3: import the previewed text, then back to the notice list with a message."""
-    if not model_admin.has_add_permission(request):
+    if not model_admin.has_add_permission(request) or not access_for(request).may_import_notices:
         raise PermissionDenied
     form_url = reverse("admin:tracker_sourcenotice_import")
     if request.method != "POST":

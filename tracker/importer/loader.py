@@ -34,6 +34,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
+from django.utils.translation import gettext as _
 
 from tracker import actions
 from tracker.choices import (
@@ -637,6 +638,12 @@ def import_parsed(
     user: AbstractBaseUser | None = None,
 ) -> ImportResult:
     """Write one parsed notice in one transaction; the same text again is skipped."""
+    from tracker.permissions import access_for
+
+    # A person who starts an import must be allowed to (the changes themselves are made by the
+    # named system actor of the notice); without a user it is a management command's run.
+    if user is not None and user.is_authenticated and not access_for(user).may_import_notices:
+        raise actions.NotAllowed(_("您没有权限导入通报。"))
     sha = content_sha256(text)
     file_name = os.path.basename(file_name)[:255]
     existing = SourceNotice.objects.filter(sha256=sha).values_list("pk", flat=True).first()
