@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from tests import factories
 from tracker import actions, ledger
-from tracker.choices import EventSource, TaskStatus, TaskType
+from tracker.choices import EventKind, EventSource, TaskStatus, TaskType
 from tracker.models import Task, TaskEvent
 from tracker.permissions import access_for
 
@@ -86,7 +86,10 @@ def test_export_has_the_office_columns_and_a_hidden_task_number(client, carol, t
     assert first["整改时限"].date() == D(2026, 11, 1)
     assert (first["整改类型"], first["整改状态"]) == ("限期整改", "整改中")
     assert first["任务编号"] == tasks[0].pk
-    assert load_workbook(io.BytesIO(data)).active.column_dimensions["N"].hidden
+    assert first["版本"] == Task.objects.get(pk=tasks[0].pk).version
+    dimensions = load_workbook(io.BytesIO(data)).active.column_dimensions
+    assert rows[0][13:] == ["任务编号", "版本"]
+    assert dimensions["N"].hidden and dimensions["O"].hidden
 
 
 def test_export_follows_the_filter_and_the_users_scope(client, alice, carol, tasks, finance):
@@ -115,8 +118,9 @@ def test_export_then_import_unedited_changes_nothing(client, carol, tasks):
     events_before = TaskEvent.objects.count()
     response = upload(client, carol, data)
     preview = response.context["preview"]
-    assert preview.change_count == 0 and preview.errors == []
-    applied = ledger.apply(access_for(carol), ledger.read_ledger(data), "台账.xlsx", {})
+    assert preview.change_count == 0 and preview.errors == [] and preview.notable == []
+    assert "没有可导入的修改" in response.content.decode()
+    applied = ledger.apply(access_for(carol), ledger.read_ledger(data), "台账.xlsx")
     assert applied == 0
     assert TaskEvent.objects.count() == events_before
 
@@ -142,6 +146,7 @@ def test_edited_owner_deadline_and_status_are_previewed_then_applied_with_histor
         ("整改状态", "整改中", "基本完成"),
     ]
     assert [(c.column, c.new) for c in preview.changed[1].changes] == [("整改类型", "长期坚持")]
+    assert "确认导入 4 项修改" in response.content.decode()
     assert Task.objects.get(pk=tasks[0].pk).status == TaskStatus.IN_PROGRESS  # not yet
 
     response = client.post(
@@ -157,7 +162,16 @@ def test_edited_owner_deadline_and_status_are_previewed_then_applied_with_histor
     assert first.original_deadline == D(2026, 11, 1)
     assert Task.objects.get(pk=tasks[2].pk).task_type == TaskType.LONG_TERM
     events = TaskEvent.objects.filter(source=EventSource.LEDGER)
-    assert events.count() == 4
+    # One event per change, and the first report date a 长期坚持 task gets with its new type.
+    assert sorted(events.values_list("kind", flat=True)) == sorted(
+        [
+            EventKind.OWNER,
+            EventKind.DEADLINE,
+            EventKind.STATUS,
+            EventKind.TYPE,
+            EventKind.REPORT_DUE,
+        ]
+    )
     assert set(events.values_list("source_ref", flat=True)) == {"ledger:十一月台账.xlsx"}
     assert set(events.values_list("actor", flat=True)) == {carol.pk}
 
@@ -167,18 +181,19 @@ def test_row_level_errors_are_shown_and_those_rows_skipped(client, carol, tasks,
         export(client, carol),
         {
             (2, "责任单位"): "不存在的局",
+            (2, "整改状态"): "已完成",  # allowed, but the row has an error: nothing of it applies
             (3, "整改状态"): "整改中",  # 已销号 → 整改中 is a reopening, not a ledger edit
             (4, "整改时限"): "下个月",
         },
     )
     preview = upload(client, carol, data).context["preview"]
     errors = {row.number: row.errors for row in preview.rows if row.errors}
-    assert errors == {
-        2: ["未知单位:不存在的局"],
-        3: ["不允许从“已销号”变更为“整改中”"],
-        4: ["日期无法识别:下个月"],
-    }
-    assert preview.changed == []
+    assert errors == {2: ["未知单位:不存在的局"], 4: ["日期无法识别:下个月"]}
+    closed = preview.rows[1]
+    assert [(c.column, c.reason) for c in closed.refused] == [
+        ("整改状态", "该任务已销号,不能再修改;如需继续整改,请整改办重新打开。")
+    ]
+    assert preview.changed == [] and preview.change_count == 0
 
 
 def test_a_row_out_of_the_users_scope_reads_like_a_missing_task(client, carol, eve, tasks):
@@ -194,7 +209,8 @@ def test_a_row_out_of_the_users_scope_reads_like_a_missing_task(client, carol, e
 def test_an_observer_may_read_the_ledger_but_not_change_tasks(client, dave, tasks):
     data = edit(export(client, dave), {(2, "整改状态"): "已完成"})
     preview = ledger.preview(access_for(dave), ledger.read_ledger(data))
-    assert preview.rows[0].errors == ["您无权修改该任务"]
+    assert [c.reason for c in preview.rows[0].refused] == ["您无权修改该任务"]
+    assert preview.changed == []
 
 
 def test_a_task_changed_after_the_preview_stops_the_whole_upload(client, carol, tasks):
@@ -204,7 +220,8 @@ def test_a_task_changed_after_the_preview_stops_the_whole_upload(client, carol, 
     response = client.post(
         reverse("tracker:ledger_confirm"), {"token": response.context["token"]}, follow=True
     )
-    assert "未导入任何修改" in response.content.decode()
+    body = response.content.decode()
+    assert "未导入任何修改" in body and "已被他人修改" in body
     assert Task.objects.get(pk=tasks[0].pk).status == TaskStatus.IN_PROGRESS
     assert not TaskEvent.objects.filter(source=EventSource.LEDGER).exists()
 

@@ -114,6 +114,8 @@ def ledger_upload(request: HttpRequest) -> HttpResponse:
 def ledger_confirm(request: HttpRequest) -> HttpResponse:
     """Apply the previewed upload's allowed changes through tracker.actions, all or nothing."""
     access = access_for(request)
+    if not access.may_upload_ledger:
+        raise Http404("No ledger upload for this user.")
     pending = request.session.get(SESSION_KEY)
     if not pending or pending.get("token") != request.POST.get("token"):
         messages.error(request, _("没有待确认的台账,请重新上传。"))
@@ -121,11 +123,12 @@ def ledger_confirm(request: HttpRequest) -> HttpResponse:
     path = _upload_dir() / f"{pending['token']}.xlsx"
     try:
         rows = ledger.read_ledger(path.read_bytes())
-        versions = {int(k): v for k, v in pending["versions"].items()}
+        versions = {int(k): v for k, v in pending.get("versions", {}).items()}
+        # A pending upload without a digest (previewed before the digest existed) never matches.
         applied = ledger.apply(
             access, rows, pending["name"], versions=versions, digest=pending.get("digest", "")
         )
-    except (ledger.LedgerError, OSError, KeyError, ValueError):
+    except (ledger.LedgerError, OSError):
         messages.error(request, _("台账文件已失效,请重新上传。"))
         return redirect("tracker:ledger_upload")
     except ActionError as exc:
