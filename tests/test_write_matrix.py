@@ -404,3 +404,63 @@ def test_the_admin_upload_page_follows_the_same_rule(client, carol):
     carol.user_permissions.add(Permission.objects.get(codename="add_sourcenotice"))
     client.force_login(carol)
     assert client.get(reverse("admin:tracker_sourcenotice_import")).status_code == 403
+
+
+# --- the ledger upload -------------------------------------------------------------------------
+#
+# Each column is one change; an uploaded row is applied exactly where the table allows it. dave
+# (observer) and mallory (no role) cannot upload at all (404), eve does not reach the task.
+
+LEDGER_COLUMNS = {
+    # column: (action, new value, read back)
+    "整改状态": ("change_status", "基本完成", lambda t: t.status == TaskStatus.BASICALLY_COMPLETED),
+    "进展情况": ("record_note", "台账里写的进展", lambda t: t.progress == "台账里写的进展"),
+    "整改时限": (
+        "change_deadline",
+        "2031-12-31",
+        lambda t: t.deadline == datetime.date(2031, 12, 31),
+    ),
+    "整改类型": ("change_type", "立行立改", lambda t: t.task_type == TaskType.IMMEDIATE),
+    "责任单位": ("change_owner", "规划局", lambda t: t.owner_unit.name == "规划局"),
+    "牵头单位": (
+        "change_lead_unit",
+        "规划局",
+        lambda t: t.lead_unit and t.lead_unit.name == "规划局",
+    ),
+    "牵头领导": ("change_lead_leader", "王某某", lambda t: t.lead_leader_name == "王某某"),
+}
+
+
+@pytest.mark.parametrize("persona", ["alice", "bob", "carol", "eve", "root"])
+@pytest.mark.parametrize("column", list(LEDGER_COLUMNS))
+def test_through_the_ledger(client, people, inspection, finance, planning, column, persona):
+    from django.urls import reverse
+
+    from tests.test_ledger import edit, export, sheet_rows, upload
+
+    action, value, changed = LEDGER_COLUMNS[column]
+    task = factories.make_task(inspection, owner=finance)
+    user = people[persona]
+    # eve exports her own (empty) scope: she edits a copy of carol's export instead
+    data = export(client, people["carol"] if persona == "eve" else user)
+    rows = sheet_rows(data)
+    row = next(i for i, r in enumerate(rows, 1) if r[rows[0].index("任务编号")] == task.pk)
+    before = snapshot(task)
+    preview = upload(client, user, edit(data, {(row, column): value}))
+    assert preview.status_code == 200
+    client.post(reverse("tracker:ledger_confirm"), {"token": preview.context["token"]})
+    task = Task.objects.select_related("owner_unit", "lead_unit").get(pk=task.pk)
+    if persona in allowed(action):
+        assert changed(task)
+        assert TaskEvent.objects.filter(task=task).latest("id").actor == user
+    else:
+        assert not changed(task)
+        assert snapshot(task) == before
+
+
+@pytest.mark.parametrize("persona", ["dave", "mallory"])
+def test_those_who_change_nothing_cannot_upload_a_ledger(client, people, persona):
+    from django.urls import reverse
+
+    client.force_login(people[persona])
+    assert client.get(reverse("tracker:ledger_upload")).status_code == 404
