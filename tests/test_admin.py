@@ -35,6 +35,7 @@ def world(inspection, finance, finance_task, planning_task, carol, alice, settin
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     )
     actions.add_evidence(finance_task, SimpleUploadedFile("证明.png", png, "image/png"), as_alice)
+    factories.ready_for_closeout(finance_task)
     actions.request_closeout(finance_task, as_alice, summary="已整改到位")
     # A date later than both the deadline and today, whatever day the suite runs on.
     later = max(planning_task.deadline, timezone.localdate()) + datetime.timedelta(days=30)
@@ -85,9 +86,12 @@ def test_history_cannot_be_added_changed_or_deleted_in_the_admin(admin_client, f
 
 
 def _task_form(task, **changes):
+    """The change form's POST for ``task`` as loaded (its version), plus ``changes``; with no
+    measure or history rows posted (the admin leaves rows it is not sent alone)."""
     data = {
         "problem": task.problem_id,
         "inspection": task.inspection_id,
+        "loaded_version": getattr(task, "version", ""),
         "owner_unit": task.owner_unit_id,
         "lead_unit": "",
         "lead_leader_name": "",

@@ -1,19 +1,28 @@
 """The Django admin, in Chinese, for data entry and corrections.
 
-Task status, deadline, owner and type edited here go through ``tracker.actions`` so that each
-change writes a history event naming the admin user. History itself is read-only everywhere.
+Every change of a task made here (each field, the responsible units, the measures) goes through
+``tracker.actions`` as the admin user, so that each change is authorized like any other and
+writes a history event naming them; a save based on a stale form is refused as in the
+workspace, and a refused save writes nothing (``TaskAdmin``). History itself is read-only
+everywhere and is shown with labels, never codes. A unit, inspection, problem or notice that
+tasks or history refer to cannot be deleted (PROTECT: the admin shows what protects it).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.paginator import Paginator
+from django.db import router, transaction
+from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from tracker import actions
-from tracker.choices import EventSource
+from tracker.choices import EventSource, TaskStatus
 from tracker.models import (
     Inspection,
     Measure,
@@ -27,6 +36,7 @@ from tracker.models import (
     TaskEvent,
     Unit,
 )
+from tracker.models.history import label_events
 
 admin.site.site_header = _("巡视巡察整改管理")
 admin.site.site_title = _("整改管理后台")
@@ -64,7 +74,7 @@ class ReadOnlyInline(admin.TabularInline):
 class UnitInline(admin.TabularInline):
     model = Unit
     extra = 0
-    fields = ("name", "is_self", "lead_name", "contact_emails")
+    fields = ("name", "is_self", "lead_name", "contact_emails", "retired")
 
 
 @admin.register(Organization)
@@ -83,12 +93,31 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Unit)
 class UnitAdmin(FastChangelist):
-    list_display = ("name", "organization", "is_self", "lead_name", "contact_emails")
-    list_filter = ("is_self",)
+    list_display = ("name", "organization", "is_self", "retired", "lead_name", "contact_emails")
+    list_filter = ("is_self", "retired")
     search_fields = ("name", "organization__name")
     autocomplete_fields = ("organization",)
     list_select_related = ("organization",)
     inlines = [MembershipInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """A retired unit is not offered when a task's units are picked (its old tasks and
+        history keep it); the unit list itself still finds it."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if _picking_for_a_task(request):
+            queryset = queryset.filter(retired=False)
+        return queryset, may_have_duplicates
+
+
+def _picking_for_a_task(request) -> bool:
+    """The request is the admin's autocomplete for a unit field of the task form."""
+    match = getattr(request, "resolver_match", None)
+    return (
+        match is not None
+        and match.url_name == "autocomplete"
+        and request.GET.get("app_label") == "tracker"
+        and request.GET.get("model_name") == "task"
+    )
 
 
 @admin.register(Membership)
@@ -189,20 +218,76 @@ class ProblemAdmin(FastChangelist):
     inlines = [TaskLinkInline]
 
 
+class MeasureInlineForm(forms.ModelForm):
+    """One measure row. Saved through tracker.actions by ``TaskAdmin.save_formset``, never by
+    the formset itself; what the actions would refuse is refused here first, next to the row."""
+
+    class Meta:
+        model = Measure
+        fields = ("order", "text", "done", "not_applicable", "na_reason")
+        widgets = {"text": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("done") and cleaned.get("not_applicable"):
+            raise ValidationError(_("措施不能同时标为已完成和不适用。"))
+        if cleaned.get("not_applicable") and not (cleaned.get("na_reason") or "").strip():
+            self.add_error("na_reason", _("标为不适用须说明理由。"))
+        return cleaned
+
+
 class MeasureInline(admin.TabularInline):
     model = Measure
+    form = MeasureInlineForm
     extra = 0
-    fields = ("order", "text", "done", "done_at")
+    fields = ("order", "text", "done", "done_at", "not_applicable", "na_reason")
     readonly_fields = ("done_at",)
 
 
-class TaskEventInline(ReadOnlyInline):
+class LabelledEventFormSet(BaseInlineFormSet):
+    """The task's history rows: read-only, so always read from the database and never bound to
+    the POST (a form shown again after a refused save lists the history as it is now, the
+    change that made the form stale included); labelled once for the whole list
+    (``label_events``: one query for all the units they name) rather than once per row."""
+
+    def __init__(self, data=None, files=None, *args, **kwargs):
+        super().__init__(None, None, *args, **kwargs)
+
+    def is_valid(self) -> bool:
+        return True  # nothing of it is submitted
+
+    def get_queryset(self):
+        if not hasattr(self, "_labelled"):
+            self._labelled = label_events(super().get_queryset())
+        return self._labelled
+
+
+def _labelled(event: TaskEvent) -> TaskEvent:
+    if not hasattr(event, "new_display"):
+        label_events([event])
+    return event
+
+
+class EventDisplay:
+    """Old and new values as people read them (labels, unit names), never the stored codes."""
+
+    @admin.display(description=_("原值"))
+    def old_display(self, obj: TaskEvent) -> str:
+        return _labelled(obj).old_display
+
+    @admin.display(description=_("新值"))
+    def new_display(self, obj: TaskEvent) -> str:
+        return _labelled(obj).new_display
+
+
+class TaskEventInline(EventDisplay, ReadOnlyInline):
     model = TaskEvent
+    formset = LabelledEventFormSet
     fields = (
         "created_at",
         "kind",
-        "old_value",
-        "new_value",
+        "old_display",
+        "new_display",
         "actor",
         "source",
         "source_ref",
@@ -213,10 +298,26 @@ class TaskEventInline(ReadOnlyInline):
     ordering = ("-created_at", "-id")
 
 
+def _offered_units(current_ids) -> QuerySet[Unit]:
+    """Units a task may be given: those not retired, plus the ones it already has (a retired
+    unit stays on its old tasks until someone moves them)."""
+    current = {pk for pk in current_ids if pk is not None}
+    return Unit.objects.filter(Q(retired=False) | Q(pk__in=current))
+
+
 class TaskAdminForm(forms.ModelForm):
+    """The admin's task form. It saves nothing itself: ``TaskAdmin`` turns each changed field
+    into its action. It carries the version it was loaded with (``loaded_version``) and refuses
+    a stale save, and a status correction without a reason, before anything is attempted."""
+
     change_reason = forms.CharField(
         label=_("变更说明"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    # Set by TaskAdmin.get_form when a save was refused by an action and the form is shown
+    # again with the user's input and this message.
+    refusal: str | None = None
 
     class Meta:
         model = Task
@@ -235,13 +336,226 @@ class TaskAdminForm(forms.ModelForm):
             "progress",
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        task = self.instance
+        current: list[int | None] = []
+        if task.pk:
+            self.fields["loaded_version"].initial = task.version
+            current = [task.owner_unit_id, task.lead_unit_id]
+            current += list(task.responsible_units.values_list("pk", flat=True))
+        for name in ("owner_unit", "lead_unit", "responsible_units"):
+            if name in self.fields:
+                self.fields[name].queryset = _offered_units(current)
 
-# Fields the admin form shows but which are saved through tracker.actions, not form.save().
-ACTION_FIELDS = ("status", "deadline", "owner_unit", "task_type")
+    def clean_progress(self) -> str:
+        return (self.cleaned_data.get("progress") or "").replace("\r\n", "\n")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.refusal:
+            raise ValidationError(self.refusal)
+        if self.instance.pk:
+            loaded = cleaned.get("loaded_version")
+            if loaded is None:
+                raise ValidationError(_("表单缺少版本信息,请刷新页面后重试。"))
+            if loaded != self.instance.version:
+                last = self.instance.events.select_related("actor").order_by("-id").first()
+                raise ValidationError(str(actions.StaleTask(self.instance, last)))
+            reason = (cleaned.get("change_reason") or "").strip()
+            if "status" in self.changed_data and not reason:
+                self.add_error("change_reason", _("更正整改状态须填写变更说明。"))
+        else:
+            self._check_units_belong(cleaned)
+        return cleaned
+
+    def _check_units_belong(self, cleaned) -> None:
+        """A new task's units belong to its inspection's organization (for an existing task
+        the actions check this)."""
+        problem = cleaned.get("problem")
+        if problem is None:
+            return
+        inspection = cleaned.get("inspection")
+        if inspection is not None and inspection.pk != problem.inspection_id:
+            self.add_error("inspection", _("所选问题不属于该巡视巡察。"))
+        org_id = problem.inspection.organization_id
+        for name in ("owner_unit", "lead_unit"):
+            unit = cleaned.get(name)
+            if unit is not None and unit.organization_id != org_id:
+                self.add_error(name, _("单位“%s”不属于该任务所在的党组织。") % unit.name)
+        for unit in cleaned.get("responsible_units") or ():
+            if unit.organization_id != org_id:
+                self.add_error(
+                    "responsible_units", _("单位“%s”不属于该任务所在的党组织。") % unit.name
+                )
+
+
+class _TaskSave:
+    """One admin save of one task, applied through ``tracker.actions`` as the admin user.
+
+    Every call passes ``expected_version``: the first one the version the form was loaded with
+    (so a change made between the form's ``clean`` and here is still refused as stale), each
+    later one the version the previous call left (the task row stays locked by the first call
+    until the request's transaction ends)."""
+
+    def __init__(self, request, task: Task, form: TaskAdminForm):
+        self.actor = actions.Actor.of(request.user, EventSource.ADMIN, ref="admin")
+        self.task = task
+        self.form = form
+        self.data = form.cleaned_data
+        self.changed = set(form.changed_data)
+        self.reason = (self.data.get("change_reason") or "").strip()
+        if task.pk and self.data.get("loaded_version") is not None:
+            task.version = self.data["loaded_version"]
+
+    def call(self, action, *args, **kwargs):
+        """``action(task, *args, actor, expected_version=…, **kwargs)``."""
+        return action(self.task, *args, self.actor, expected_version=self.task.version, **kwargs)
+
+    # --- a new task ---------------------------------------------------------------------------
+
+    def create(self) -> None:
+        d = self.data
+        created = actions.create_task(
+            d["problem"],
+            self.actor,
+            owner_unit=d["owner_unit"],
+            deadline=d.get("deadline"),
+            status=d["status"],
+            task_type=d["task_type"],
+            lead_leader_name=d.get("lead_leader_name") or "",
+            lead_unit=d.get("lead_unit"),
+            report_due_on=d.get("report_due_on"),
+        )
+        task = self.task
+        task.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
+        task._state.adding = False
+        task._state.db = created._state.db
+
+    def created_extras(self) -> None:
+        """What ``create_task`` does not take: responsible units, the leader's account, progress."""
+        d = self.data
+        if d.get("responsible_units"):
+            self.call(actions.change_responsible_units, list(d["responsible_units"]))
+        if d.get("lead_leader") is not None:
+            self.call(
+                actions.change_lead_leader, d.get("lead_leader_name") or "", user=d["lead_leader"]
+            )
+        if (d.get("progress") or "").strip():
+            self.call(actions.record_note, d["progress"], required=False)
+
+    # --- an existing task ---------------------------------------------------------------------
+
+    @property
+    def reopens(self) -> bool:
+        """A correction out of 已销号 goes first: the other changes need an open task."""
+        return "status" in self.changed and self.form.initial.get("status") == TaskStatus.CLOSED
+
+    def status(self) -> None:
+        if "status" in self.changed:
+            self.call(actions.admin_set_status, self.data["status"], reason=self.reason)
+
+    def fields(self) -> None:
+        d, changed, reason = self.data, self.changed, self.reason
+        if "owner_unit" in changed:
+            self.call(actions.change_owner, d["owner_unit"], reason=reason)
+        if "lead_unit" in changed:
+            self.call(actions.change_lead_unit, d.get("lead_unit"), reason=reason)
+        if "responsible_units" in changed:
+            units = list(d.get("responsible_units") or ())
+            self.call(actions.change_responsible_units, units, reason=reason)
+        if changed & {"lead_leader_name", "lead_leader"}:
+            self.call(
+                actions.change_lead_leader,
+                d.get("lead_leader_name") or "",
+                user=d.get("lead_leader"),
+                reason=reason,
+            )
+        if "task_type" in changed:
+            self.call(actions.change_type, d["task_type"], reason=reason)
+        if "deadline" in changed:
+            self.call(actions.change_deadline, d.get("deadline"), reason=reason)
+        if "report_due_on" in changed:
+            self.call(actions.change_report_due, d.get("report_due_on"), reason=reason)
+        if "progress" in changed:
+            self.call(actions.record_note, d.get("progress") or "", required=False)
+
+    # --- measures -----------------------------------------------------------------------------
+
+    def measures(self, formset) -> None:
+        """Each row's change through its action; the formset itself saves nothing. The lists
+        the admin's change message reads are filled in as ``formset.save()`` would."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        deleted = formset.deleted_forms if formset.can_delete else []
+        for form in formset.initial_forms:
+            measure = form.instance
+            if form in deleted:
+                self.call(actions.remove_measure, measure, reason=self.reason)
+                formset.deleted_objects.append(measure)
+            elif form.has_changed():
+                self._edit_measure(measure, form)
+                formset.changed_objects.append((measure, form.changed_data))
+        for form in formset.extra_forms:
+            if form in deleted or not form.has_changed():
+                continue
+            d = form.cleaned_data
+            measure = self.call(actions.add_measure, d["text"], reason=self.reason)
+            if "order" in form.changed_data and d.get("order") and d["order"] != measure.order:
+                measure = self.call(
+                    actions.edit_measure, measure, d["text"], order=d["order"], reason=self.reason
+                )
+            if d.get("not_applicable"):
+                self.call(actions.mark_measure_not_applicable, measure, d.get("na_reason") or "")
+            elif d.get("done"):
+                self.call(actions.tick_measure, measure, True)
+            formset.new_objects.append(measure)
+
+    def _edit_measure(self, measure: Measure, form) -> None:
+        d, changed = form.cleaned_data, set(form.changed_data)
+        if changed & {"text", "order"}:
+            self.call(
+                actions.edit_measure,
+                measure,
+                d["text"],
+                order=d["order"] if "order" in changed else None,
+                reason=self.reason,
+            )
+        if d.get("not_applicable"):
+            if changed & {"not_applicable", "na_reason"}:
+                self.call(actions.mark_measure_not_applicable, measure, d.get("na_reason") or "")
+            return
+        if "done" in changed:
+            # Ticking done also clears a not-applicable mark (one event: not applicable → done).
+            self.call(actions.tick_measure, measure, bool(d.get("done")))
+        if "not_applicable" in changed and not d.get("done"):
+            self.call(actions.mark_measure_not_applicable, measure, None)
 
 
 @admin.register(Task)
 class TaskAdmin(FastChangelist):
+    """Tasks in the admin: every change is a ``tracker.actions`` call made as the admin user.
+
+    How a save runs, and why it is all or nothing:
+
+    1. The form (``TaskAdminForm.clean``) refuses, before anything is attempted, a form loaded
+       at an older version than the stored one (with the workspace's own ``StaleTask``
+       message), a status correction without a reason, and (per measure row) what the measure
+       actions would refuse.
+    2. ``save_model`` creates a new task through ``actions.create_task``; for an existing task
+       it writes nothing. ``save_related`` then applies each changed field through its action
+       (``_TaskSave.fields``), the measure rows through theirs (``save_formset``) and the
+       status correction last (first when it takes the task out of 已销号), each call checked
+       against the version the form was loaded with. Neither ``obj.save()`` nor
+       ``form.save_m2m()`` nor ``formset.save()`` runs.
+    3. ``changeform_view`` runs the whole POST in one transaction. An ``ActionError`` from any
+       action (a concurrent change, a refusal by ``tracker.permissions``, a workflow rule)
+       leaves that block by exception, so everything the save wrote so far is rolled back and
+       no success message or admin log entry exists. The view is then run again on the same
+       POST with the refusal handed to the form (``TaskAdminForm.refusal``), which makes the
+       form invalid: the user sees the page again with their input and the message as a form
+       error, never a 500 and never a half-saved task.
+    """
+
     list_display = (
         "__str__",
         "inspection",
@@ -285,6 +599,7 @@ class TaskAdmin(FastChangelist):
         "report_due_on",
         "progress",
         "change_reason",
+        "loaded_version",
         "version",
         "status_changed_at",
         "closed_at",
@@ -297,70 +612,108 @@ class TaskAdmin(FastChangelist):
     def overdue_flag(self, obj: Task):
         return obj.is_overdue()
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None:  # a task's problem and inspection are what it is: never re-pointed
+            readonly = ("problem", "inspection", *readonly)
+        return readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_task_admin_refusal", None)
+        if refusal:
+            form = type(form.__name__, (form,), {"refusal": refusal})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        using = router.db_for_write(self.model)
+        try:
+            with transaction.atomic(using=using):
+                return self._changeform_view(request, object_id, form_url, extra_context)
+        except actions.ActionError as error:
+            # The block above is rolled back: nothing of this save is stored. Show the form
+            # again, with the user's input and the refusal (the form is invalid, so nothing
+            # is attempted this time).
+            request._task_admin_refusal = str(error)
+        with transaction.atomic(using=using):
+            return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def _plan(self, request, obj: Task, form) -> _TaskSave:
+        plan = getattr(form, "_task_save", None)
+        if plan is None:
+            plan = form._task_save = _TaskSave(request, obj, form)
+        return plan
+
     def save_model(self, request, obj: Task, form, change: bool) -> None:
-        actor = actions.Actor.of(request.user, EventSource.ADMIN, ref="admin")
-        reason = form.cleaned_data.get("change_reason", "")
+        plan = self._plan(request, obj, form)
         if not change:
             # A new task is created through the action so that it starts with its 'created' event.
-            created = actions.create_task(
-                obj.problem,
-                actor,
-                owner_unit=obj.owner_unit,
-                deadline=obj.deadline,
-                status=obj.status,
-                task_type=obj.task_type,
-                lead_leader_name=obj.lead_leader_name,
-            )
-            obj.pk = created.pk
-            obj.version = created.version
-            obj.created_at = created.created_at
-            obj.report_due_on = obj.report_due_on or created.report_due_on
-            obj.save(
-                update_fields=[
-                    "lead_unit",
-                    "lead_leader",
-                    "progress",
-                    "report_due_on",
-                    "inspection",
-                ]
-            )
-            return
-        wanted = {name: getattr(obj, name) for name in ACTION_FIELDS}
-        stored = Task.objects.get(pk=obj.pk)
-        for name in ACTION_FIELDS:
-            setattr(obj, name, getattr(stored, name))
-        obj.version = stored.version
-        obj.save(
-            update_fields=[
-                "lead_unit",
-                "lead_leader",
-                "lead_leader_name",
-                "progress",
-                "report_due_on",
-                "problem",
-                "inspection",
-            ]
-        )
-        try:
-            if wanted["owner_unit"].pk != stored.owner_unit_id:
-                actions.change_owner(obj, wanted["owner_unit"], actor, reason=reason)
-            if wanted["deadline"] != stored.deadline:
-                actions.change_deadline(obj, wanted["deadline"], actor, reason=reason)
-            if wanted["task_type"] != stored.task_type:
-                actions.change_type(obj, wanted["task_type"], actor, reason=reason)
-            if wanted["status"] != stored.status:
-                actions.admin_set_status(obj, wanted["status"], actor, reason=reason)
-        except actions.ActionError as error:
-            messages.error(request, str(error))
+            plan.create()
+        # An existing task: nothing is written here; save_related applies the changes.
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        plan = self._plan(request, form.instance, form)
+        if not change:
+            plan.created_extras()
+        else:
+            if plan.reopens:
+                plan.status()
+            plan.fields()
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        if change and not plan.reopens:
+            plan.status()
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is Measure:
+            self._plan(request, form.instance, form).measures(formset)
+        elif formset.model is TaskEvent:
+            # History is read-only: nothing to save.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        else:  # pragma: no cover - no other inline on tasks
+            raise ImproperlyConfigured(f"TaskAdmin cannot save {formset.model.__name__} rows")
+
+
+class LabelledEventChangeList(ChangeList):
+    """The history list, each page labelled at once (``label_events``)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = label_events(self.result_list)
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(FastChangelist):
-    list_display = ("created_at", "task", "kind", "old_value", "new_value", "actor", "source")
+class TaskEventAdmin(EventDisplay, FastChangelist):
+    list_display = (
+        "created_at",
+        "task",
+        "kind",
+        "old_display",
+        "new_display",
+        "actor",
+        "source",
+    )
     list_filter = ("kind", "source")
     search_fields = ("task__problem__title", "reason", "source_ref")
     date_hierarchy = "created_at"
     list_select_related = ("task__problem", "actor")
+    fields = (
+        "task",
+        "created_at",
+        "kind",
+        "old_display",
+        "new_display",
+        "reason",
+        "actor",
+        "source",
+        "source_ref",
+    )
+    readonly_fields = fields
+
+    def get_changelist(self, request, **kwargs):
+        return LabelledEventChangeList
 
     def has_add_permission(self, request) -> bool:
         return False
