@@ -59,6 +59,25 @@ class FastChangelist(admin.ModelAdmin):
     list_per_page = 50
 
 
+class ScopedToTasks:
+    """Rows of a task (or tasks themselves) in the admin: only those the user may see, by the
+    same queryset the workspace lists use (``Access.tasks``); an administrator sees all. Django's
+    model permissions open the admin; they never widen what a user reaches."""
+
+    task_lookup = "task"
+
+    def get_queryset(self, request):
+        from tracker.permissions import access_for
+
+        qs = super().get_queryset(request)
+        access = access_for(request)
+        if access.is_admin:
+            return qs
+        if self.task_lookup == "":
+            return access.tasks(qs)
+        return qs.filter(**{f"{self.task_lookup}__in": access.tasks().values("pk")})
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -532,7 +551,7 @@ class _TaskSave:
 
 
 @admin.register(Task)
-class TaskAdmin(FastChangelist):
+class TaskAdmin(ScopedToTasks, FastChangelist):
     """Tasks in the admin: every change is a ``tracker.actions`` call made as the admin user.
 
     How a save runs, and why it is all or nothing:
@@ -555,6 +574,8 @@ class TaskAdmin(FastChangelist):
        form invalid: the user sees the page again with their input and the message as a form
        error, never a 500 and never a half-saved task.
     """
+
+    task_lookup = ""  # the rows are the tasks themselves
 
     list_display = (
         "__str__",
@@ -685,7 +706,7 @@ class LabelledEventChangeList(ChangeList):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(EventDisplay, FastChangelist):
+class TaskEventAdmin(ScopedToTasks, EventDisplay, FastChangelist):
     list_display = (
         "created_at",
         "task",
@@ -730,7 +751,7 @@ class TaskEventAdmin(EventDisplay, FastChangelist):
 from tracker.models import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest  # noqa: E402
 
 
-class WorkflowReadOnly(FastChangelist):
+class WorkflowReadOnly(ScopedToTasks, FastChangelist):
     def has_add_permission(self, request) -> bool:
         return False
 
