@@ -194,7 +194,11 @@ def test_closeout_is_reviewed_by_the_lead_then_the_supervisor_and_both_reviews_a
         EventKind.CLOSEOUT_APPROVED,
     ]
     approved = finance_task.events.latest("id")
-    assert (approved.old_value, approved.new_value, approved.actor) == (TaskStatus.COMPLETED, TaskStatus.CLOSED, carol)
+    assert (approved.old_value, approved.new_value, approved.actor) == (
+        TaskStatus.COMPLETED,
+        TaskStatus.CLOSED,
+        carol,
+    )
 
 
 def test_alice_the_clerk_may_not_review_her_own_units_closeout(finance_task, alice):

@@ -1,5 +1,6 @@
 """The one TaskFilterSet: the task list, the dashboard's drill-downs and the ledger exports
-all filter through it, so "overdue" or "due within 7 days" means the same everywhere."""
+all filter through it, so "overdue" or "due within 7 days" means the same everywhere (the rules
+are ``tracker.rules``')."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from tracker.choices import Level, TaskStatus, TaskType
+from tracker.history_asof import scope_as_of
 from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
 from tracker.models.tasks import urgency_rank
+from tracker.rules import FIELDS, due_soon_q, no_deadline_q, overdue_q, report_due_q
 
 SORT_CHOICES = [
     ("urgency", _("紧急程度")),
@@ -99,8 +102,24 @@ class TaskFilterSet(django_filters.FilterSet):
         model = Task
         fields: list[str] = []
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, access=None):
+    def __init__(
+        self,
+        data=None,
+        queryset=None,
+        *,
+        request=None,
+        prefix=None,
+        access=None,
+        as_of_values: bool = False,
+    ):
         super().__init__(data, queryset, request=request, prefix=prefix)
+        # as_of_values (the dashboard): with a past 统计日期, judge status, type, owner and the
+        # deadline rules on the tasks as they stood at the end of that day (rebuilt from
+        # history), so a scoped dashboard counts what its parent's rows counted. Without it
+        # (the task list, the ledger export) a past 统计日期 moves only the day the deadline
+        # rules are judged on; statuses, owners and deadlines are today's.
+        self.as_of_values = as_of_values
+        self.task_fields = FIELDS
         # Choices are limited to what the user may see (lists of inspections and units).
         if access is not None:
             inspections = access.inspections().select_related("organization")
@@ -163,6 +182,15 @@ class TaskFilterSet(django_filters.FilterSet):
         data = getattr(self.form, "cleaned_data", None) or {}
         return data.get("as_of") or local_today()
 
+    def filter_queryset(self, queryset):
+        if self.as_of_values:
+            queryset, self.task_fields = scope_as_of(queryset, self.today())
+            f = self.task_fields
+            self.filters["status"].field_name = f.status
+            self.filters["task_type"].field_name = f.task_type
+            self.filters["owner_unit"].field_name = f.owner
+        return super().filter_queryset(queryset)
+
     def filter_as_of(self, queryset, name, value):
         return queryset  # read by today(); it filters nothing by itself
 
@@ -178,17 +206,19 @@ class TaskFilterSet(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        overdue = queryset.overdue(self.today())
+        overdue = queryset.filter(overdue_q(self.today(), self.task_fields))
         return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
 
     def filter_no_deadline(self, queryset, name, value):
-        return queryset.no_deadline() if value else queryset
+        return queryset.filter(no_deadline_q(self.task_fields)) if value else queryset
 
     def filter_report_due(self, queryset, name, value):
-        return queryset.report_due(self.today()) if value else queryset
+        return queryset.filter(report_due_q(self.today(), self.task_fields)) if value else queryset
 
     def filter_due_within(self, queryset, name, value):
-        return queryset if value is None else queryset.due_within(int(value), self.today())
+        if value is None:
+            return queryset
+        return queryset.filter(due_soon_q(self.today(), int(value), self.task_fields))
 
     def filter_category(self, queryset, name, value):
         if not value:

@@ -86,7 +86,13 @@ def _undone_unit(kinds, end, current: str) -> Coalesce:
 
 
 def is_as_of(tasks: QuerySet[Task]) -> bool:
+    """Whether ``tasks`` came through ``tasks_as_of``."""
     return AS_OF_FIELDS.status in tasks.query.annotations
+
+
+def fields_of(tasks: QuerySet[Task]) -> TaskFields:
+    """The names the rules should read on ``tasks``: the as-of annotations if it has them."""
+    return AS_OF_FIELDS if is_as_of(tasks) else FIELDS
 
 
 def tasks_as_of(tasks: QuerySet[Task], day: datetime.date) -> QuerySet[Task]:
@@ -99,19 +105,16 @@ def tasks_as_of(tasks: QuerySet[Task], day: datetime.date) -> QuerySet[Task]:
             AS_OF_FIELDS.deadline: _undone_date(AS_OF_DEADLINE_KINDS, end, FIELDS.deadline),
             AS_OF_FIELDS.owner: _undone_unit(AS_OF_OWNER_KINDS, end, FIELDS.owner),
             AS_OF_FIELDS.task_type: _undone_text(AS_OF_TYPE_KINDS, end, FIELDS.task_type),
-            AS_OF_FIELDS.report_due: _undone_date(
-                AS_OF_REPORT_DUE_KINDS, end, FIELDS.report_due
-            ),
+            AS_OF_FIELDS.report_due: _undone_date(AS_OF_REPORT_DUE_KINDS, end, FIELDS.report_due),
         }
     )
 
 
-def scope_as_of(
-    tasks: QuerySet[Task], day: datetime.date
-) -> tuple[QuerySet[Task], TaskFields]:
+def scope_as_of(tasks: QuerySet[Task], day: datetime.date) -> tuple[QuerySet[Task], TaskFields]:
     """The tasks and the field names to judge ``day`` by: for a past day, ``tasks_as_of`` and
     ``AS_OF_FIELDS``; for today or later, the tasks unchanged and their own columns (the fast
-    path: nothing in the future is known beyond what is stored now)."""
+    path: nothing in the future is known beyond what is stored now). ``tasks`` already as of a
+    day (the dashboard's filterset) are taken as they are: annotate each scope for one day."""
     if is_as_of(tasks):
         return tasks, AS_OF_FIELDS
     if day >= local_today():

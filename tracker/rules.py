@@ -131,9 +131,7 @@ def no_deadline_q(f: TaskFields = FIELDS) -> Q:
 
 
 def has_no_deadline(task, f: TaskFields = FIELDS) -> bool:
-    return (
-        not is_done(task, f) and not _is_long_term(task, f) and getattr(task, f.deadline) is None
-    )
+    return not is_done(task, f) and not _is_long_term(task, f) and getattr(task, f.deadline) is None
 
 
 # --- report due -----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Read-side aggregates: the numbers that summaries, dashboards and exports show.
 
-Everything here is a grouped query over ``Task`` using the one definition of overdue in
-``TaskQuerySet``; nothing loops over rows in Python.
+Everything here is a grouped query over ``Task`` built on the one definition of each rule in
+``tracker.rules``; nothing loops over tasks in Python. For a past as-of day the dashboard's
+figures are judged on the tasks as they stood at the end of that day, rebuilt from history
+(``tracker.history_asof``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections import defaultdict
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,10 +35,27 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone, translation
 
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
-from tracker.lamps import LAMP_ORDER, LampRules, due_soon_q, lamp, lamp_aggregates
+from tracker.history_asof import end_of, fields_of, scope_as_of
+from tracker.lamps import LAMP_ORDER, LampRules, lamp, lamp_aggregates
 from tracker.models import Inspection, Problem, Task, TaskEvent, Unit, local_today
 from tracker.models.history import STATUS_KINDS
-from tracker.reminders import no_contact_q
+from tracker.rules import (
+    FIELDS,
+    TaskFields,
+    days_overdue,
+    done_q,
+    due_soon_q,
+    has_no_deadline,
+    is_basic_late,
+    is_done,
+    is_due_soon,
+    is_overdue,
+    is_report_due,
+    no_contact_q,
+    no_deadline_q,
+    overdue_q,
+    report_due_q,
+)
 
 
 def status_counts(tasks: QuerySet[Task]) -> dict[str, int]:
@@ -44,17 +64,6 @@ def status_counts(tasks: QuerySet[Task]) -> dict[str, int]:
     for row in tasks.order_by().values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     return counts
-
-
-def overdue_q(today: datetime.date) -> Q:
-    """The Q form of ``TaskQuerySet.overdue`` for conditional aggregates."""
-    return ~Q(status__in=DONE_STATUSES) & Q(deadline__lt=today) & ~Q(task_type=TaskType.LONG_TERM)
-
-
-def no_deadline_q() -> Q:
-    return (
-        ~Q(status__in=DONE_STATUSES) & Q(deadline__isnull=True) & ~Q(task_type=TaskType.LONG_TERM)
-    )
 
 
 def completion_rate(completed: int, total: int) -> float | None:
@@ -129,19 +138,21 @@ def inspection_summaries(
 # it is given: already narrowed to the user's scope by tracker.permissions and to the chosen
 # scope by the TaskFilterSet. Python only walks the grouped rows (statuses, units, inspections,
 # categories, weeks), never the tasks.
+#
+# They read the fields named by ``f`` (default: ``fields_of(tasks)``): the columns, or for a
+# scope that ``dashboard()`` passed through ``scope_as_of`` (a past as-of day) the
+# ``AS_OF_FIELDS`` annotations: the tasks that existed at the end of that day, with their
+# status, deadline, owner, type and report date as they stood then.
 
 DASHBOARD_HISTORY_WEEKS = 26
 DUE_SOON_WINDOWS = (7, 30)
 
-# History events that carry a status code in old_value/new_value (as tracker.actions writes them).
-STATUS_EVENT_KINDS = STATUS_KINDS
 
-
-def _days_overdue(today: datetime.date) -> Sum:
+def _days_overdue(today: datetime.date, f: TaskFields = FIELDS) -> Sum:
     late = ExpressionWrapper(
-        Value(today, output_field=DateField()) - F("deadline"), output_field=DurationField()
+        Value(today, output_field=DateField()) - F(f.deadline), output_field=DurationField()
     )
-    return Sum(late, filter=overdue_q(today))
+    return Sum(late, filter=overdue_q(today, f))
 
 
 def _days(value: datetime.timedelta | int | None) -> int:
@@ -163,34 +174,82 @@ GROUP_COUNTS = (
 )
 
 
-def scope_groups(tasks: QuerySet[Task], today: datetime.date, rules: LampRules) -> list[dict]:
+def scope_groups(
+    tasks: QuerySet[Task], today: datetime.date, rules: LampRules, f: TaskFields | None = None
+) -> list[dict]:
     """One scan of the scope, grouped by (owner unit, inspection, type), every count filtered.
 
     Totals, units, inspections and types are folded from these group rows (at most units ×
     inspections × 3, far fewer than tasks), so a million tasks are read once, not four times.
+    Rows are keyed ``owner_unit_id``, ``inspection_id`` and ``task_type`` (as of ``today``).
     """
-    aggregates = {f"status_{s}": Count("id", filter=Q(status=s)) for s in TaskStatus.values}
+    f = f or fields_of(tasks)
+    if f != FIELDS:
+        return _judged_groups(tasks, today, rules, f)
+    aggregates = {f"status_{s}": Count("id", filter=Q(**{f.status: s})) for s in TaskStatus.values}
     aggregates.update(
         total=Count("id"),
-        no_deadline=Count("id", filter=no_deadline_q()),
-        report_due=Count(
-            "id",
-            filter=~Q(status__in=DONE_STATUSES)
-            & Q(task_type=TaskType.LONG_TERM, report_due_on__lte=today),
-        ),
-        days_overdue=_days_overdue(today),
-        oldest_deadline=Min("deadline", filter=overdue_q(today)),
-        **{f"due_{d}": Count("id", filter=due_soon_q(today, d)) for d in DUE_SOON_WINDOWS},
-        **lamp_aggregates(today, rules),
+        no_deadline=Count("id", filter=no_deadline_q(f)),
+        report_due=Count("id", filter=report_due_q(today, f)),
+        days_overdue=_days_overdue(today, f),
+        oldest_deadline=Min(f.deadline, filter=overdue_q(today, f)),
+        **{f"due_{d}": Count("id", filter=due_soon_q(today, d, f)) for d in DUE_SOON_WINDOWS},
+        **lamp_aggregates(today, rules, f),
     )
     rows = list(
-        tasks.order_by()
-        .values("owner_unit_id", "inspection_id", "task_type")
-        .annotate(**aggregates)
+        tasks.order_by().values(f.owner, "inspection_id", f.task_type).annotate(**aggregates)
     )
     for row in rows:
         row["days_overdue"] = _days(row["days_overdue"])
+        row["owner_unit_id"] = row.pop(f.owner)
+        row["task_type"] = row.pop(f.task_type)
     return rows
+
+
+# A past day's values are rebuilt per task by correlated subqueries (tracker.history_asof), and
+# SQL evaluates such a subquery once per mention: the ~20 filtered counts above would probe the
+# history ~55 times per task. So the as-of scan groups by the rebuilt values themselves (each
+# probed once per task) and each group is judged by the rules' Python form, which
+# tests/test_rules.py holds equal to their Q form.
+_JUDGED = ("status", "deadline", "task_type", "report_due")
+
+
+def _judge(row: dict, today: datetime.date, rules: LampRules, f: TaskFields) -> dict:
+    """The GROUP_COUNTS of ``row["n"]`` tasks that share the values in ``row``."""
+    task = SimpleNamespace(**{getattr(f, name): row[getattr(f, name)] for name in _JUDGED})
+    n = row["n"]
+    overdue = is_overdue(task, today, f)
+    counts = {f"status_{s}": n if row[f.status] == s else 0 for s in TaskStatus.values}
+    counts.update(
+        total=n,
+        overdue=n * overdue,
+        due_soon=n * is_due_soon(task, today, rules.yellow_days, f),
+        basic_late=n * is_basic_late(task, today, f),
+        no_deadline=n * has_no_deadline(task, f),
+        report_due=n * is_report_due(task, today, f),
+        days_overdue=n * days_overdue(task, today, f),
+        oldest_deadline=row[f.deadline] if overdue else None,
+        **{f"due_{d}": n * is_due_soon(task, today, d, f) for d in DUE_SOON_WINDOWS},
+    )
+    return counts
+
+
+def _judged_groups(
+    tasks: QuerySet[Task], today: datetime.date, rules: LampRules, f: TaskFields
+) -> list[dict]:
+    """``scope_groups`` over as-of values: rows of the same shape, one per distinct (owner,
+    inspection, type, status, deadline, report date), which ``_fold`` sums alike."""
+    values = [getattr(f, name) for name in _JUDGED]
+    rows = tasks.order_by().values(f.owner, "inspection_id", *values).annotate(n=Count("id"))
+    return [
+        {
+            "owner_unit_id": row[f.owner],
+            "inspection_id": row["inspection_id"],
+            "task_type": row[f.task_type],
+            **_judge(row, today, rules, f),
+        }
+        for row in rows
+    ]
 
 
 def _fold(groups: list[dict], key: str | None) -> dict:
@@ -312,17 +371,38 @@ def inspection_rows(
     return rows
 
 
-def category_rows(tasks: QuerySet[Task], today: datetime.date) -> list[dict]:
+def category_rows(
+    tasks: QuerySet[Task], today: datetime.date, f: TaskFields | None = None
+) -> list[dict]:
     """Per category (方面): a leaf's top-level ancestor (its parent, or grandparent if deeper)."""
-    grouped = list(
-        tasks.order_by()
-        .values("problem__parent_id")
-        .annotate(
-            total=Count("id"),
-            done=Count("id", filter=Q(status__in=DONE_STATUSES)),
-            overdue=Count("id", filter=overdue_q(today)),
+    f = f or fields_of(tasks)
+    if f == FIELDS:
+        grouped = list(
+            tasks.order_by()
+            .values("problem__parent_id")
+            .annotate(
+                total=Count("id"),
+                done=Count("id", filter=done_q(f)),
+                overdue=Count("id", filter=overdue_q(today, f)),
+            )
         )
-    )
+    else:  # as of a past day: group by the rebuilt values, judge each group (see _judge)
+        grouped = []
+        rows = (
+            tasks.order_by()
+            .values("problem__parent_id", f.status, f.deadline, f.task_type)
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            task = SimpleNamespace(**row)
+            grouped.append(
+                {
+                    "problem__parent_id": row["problem__parent_id"],
+                    "total": row["n"],
+                    "done": row["n"] * is_done(task, f),
+                    "overdue": row["n"] * is_overdue(task, today, f),
+                }
+            )
     parents = {
         p["pk"]: p
         for p in Problem.objects.filter(
@@ -400,9 +480,9 @@ def completion_history(
     """
     done = list(DONE_STATUSES)  # history stores status codes
     tz = timezone.get_current_timezone()
-    end = datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time(), tz)
+    end = end_of(as_of)
     # Weeks end on the as-of day: week k (0 = oldest) holds the 7 days up to week_ends[k].
-    status_kind = Q(kind__in=STATUS_EVENT_KINDS)
+    status_kind = Q(kind__in=STATUS_KINDS)
     delta = Case(
         When(status_kind & Q(new_value__in=done) & ~Q(old_value__in=done), then=Value(1)),
         When(status_kind & Q(old_value__in=done) & ~Q(new_value__in=done), then=Value(-1)),
@@ -458,8 +538,9 @@ def dashboard_version() -> tuple[int, int]:
 
 def uncontactable_owner_rows(tasks: QuerySet[Task], limit: int = 50) -> list[dict]:
     """Owners of open tasks in ``tasks`` (a dashboard scope) nobody can be emailed at
-    (``reminders.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
-    tasks first."""
+    (``rules.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
+    tasks first. Who can be emailed is a fact of now, so this reads today's owners and statuses
+    whatever the as-of day."""
     rows = (
         tasks.open()
         .filter(no_contact_q("owner_unit"))
@@ -503,19 +584,24 @@ def dashboard(
     rules and ``dashboard_version()``, so any status, deadline, owner or type change (each
     writes a history event) or a new task yields a new key: a cached page is never stale about
     tasks. Reference-data edits (a unit renamed) show within DASHBOARD_CACHE_SECONDS.
+
+    A past ``today`` shows the scope as it stood at the end of that day (``scope_as_of``):
+    totals, lights, unit, inspection, category and type rows; the completion trend replays
+    history by itself; the uncontactable units are a fact of now.
     """
     today = today or local_today()
     rules = LampRules.from_settings()
 
     def compute() -> dict:
-        groups = scope_groups(tasks, today, rules)
+        scope, f = scope_as_of(tasks, today)
+        groups = scope_groups(scope, today, rules, f)
         return {
             "as_of": today,
-            "totals": dashboard_totals(tasks, today, rules, groups),
-            "units": unit_rows(tasks, today, rules, groups),
-            "inspections": inspection_rows(tasks, today, rules, groups),
-            "categories": category_rows(tasks, today),
-            "types": type_rows(tasks, today, rules, groups),
+            "totals": dashboard_totals(scope, today, rules, groups),
+            "units": unit_rows(scope, today, rules, groups),
+            "inspections": inspection_rows(scope, today, rules, groups),
+            "categories": category_rows(scope, today, f),
+            "types": type_rows(scope, today, rules, groups),
             "history": completion_history(tasks, today),
             "no_contact": uncontactable_owner_rows(tasks),
             "rules": rules,

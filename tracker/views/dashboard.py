@@ -3,6 +3,12 @@
 The scope (all, a level, an inspection, an organization, a unit) and the as-of day are
 TaskFilterSet parameters, so a dashboard URL is shareable and each drill-down link is the same
 query string plus one or two parameters the task list understands.
+
+A past as-of day (统计日期) shows every figure, light and row as it stood at the end of that
+day, rebuilt from history (``tracker.history_asof``); tasks created later are not counted. The
+task list and the ledger export behind the drill-down links keep today's statuses, owners and
+deadlines and judge only the deadline rules on that day, so there a figure of a past day can
+differ from the list it links to.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from tracker import selectors
 from tracker.choices import DONE_STATUSES, Level, TaskStatus
 from tracker.filtersets import TaskFilterSet
 from tracker.lamps import LAMP_LABELS
-from tracker.models import Organization, Unit
+from tracker.models import Organization, Unit, local_today
 from tracker.permissions import Access, access_for
 
 # Parameters of the page itself, not of the scope: never carried into drill-down links.
@@ -220,7 +226,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     access = access_for(request)
     if not access.may_see_dashboard:
         raise Http404("No dashboard for this user.")
-    filterset = TaskFilterSet(request.GET or None, queryset=access.tasks(), access=access)
+    filterset = TaskFilterSet(
+        request.GET or None, queryset=access.tasks(), access=access, as_of_values=True
+    )
     tasks = filterset.qs
     today = filterset.today()
     can_upload = access.may_upload_ledger
@@ -238,6 +246,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         export = Drill(request.GET, reverse("tracker:ledger_export"))
         view.update(
             as_of=data["as_of"],
+            as_of_past=data["as_of"] < local_today(),
             rules=data["rules"],
             chart_data=_chart_data(view),
             export_xlsx=export(fmt="xlsx"),
