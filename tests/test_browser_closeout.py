@@ -1,6 +1,6 @@
 """In a real browser: Debian's headless chromium, driven by Playwright, against the live server
-on PostgreSQL. The story of issue 4: alice (clerk) updates a task with evidence and asks for
-close-out; bob (unit lead) approves; carol (supervisor) approves; the task shows 已销号 and the
+on PostgreSQL. The story of issue 4: alice (clerk) updates a task with evidence (ticking one
+measure, marking the other not applicable with its reason) and asks for close-out; bob (unit lead) approves; carol (supervisor) approves; the task shows 已销号 and the
 timeline shows each step. A screenshot of the task page is kept in test-artifacts/."""
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def test_clerk_to_closeout_with_double_review_in_a_real_browser(
     page.screenshot(path=str(ARTIFACTS / "task-list-phone.png"), full_page=True)
     page.click("text=财政资金监管不到位")
     page.wait_for_selector("#progress")
+    # a close-out needs every measure settled: the first is done, the second does not apply
     page.check("#progress input[type=checkbox] >> nth=0")
+    page.fill("#progress input[name^=na_] >> nth=1", "制度已由上级统一制定")
     page.fill("#progress textarea[name=note]", "已建立财政资金专项台账,完成全面自查。")
     page.select_option("#progress select[name=status]", "completed")
     page.set_input_files("#progress input[type=file]", [str(photo), str(report)])

@@ -216,3 +216,22 @@ def test_the_dashboard_page_with_a_past_as_of_day(client, carol, story, finance)
         # The overdue filter of a past day reads the deadline of that day too.
         response = client.get(reverse("tracker:dashboard") + "?as_of=2026-10-09&overdue=true")
         assert response.context["totals"]["total"] == 1  # C, before its extension
+
+
+def test_the_summary_of_a_past_day_counts_the_same_as_that_days_dashboard(carol, story):
+    """``manage.py summary --date`` reads the same rebuilt history as the dashboard."""
+    from tracker.selectors import inspection_summaries
+
+    with time_machine.travel(NOW, tick=False):
+        for day, then in story["kept"].items():
+            summary = inspection_summaries(today=day)
+            tasks = summary["inspections"][0]["tasks"] if summary["inspections"] else None
+            if then["totals"]["total"] == 0:
+                assert tasks is None or tasks["total"] == 0, day
+                continue
+            assert tasks["by_status"] == then["totals"]["by_status"], day
+            assert (tasks["total"], tasks["overdue"], tasks["no_deadline"]) == (
+                then["totals"]["total"],
+                then["totals"]["overdue"],
+                then["totals"]["no_deadline"],
+            ), day

@@ -36,6 +36,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import chinese_calendar
@@ -48,8 +49,8 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from tracker import actions, emails
-from tracker.choices import ScopeRole, TaskType, UnitRole
+from tracker import actions, emails, rules
+from tracker.choices import ScopeRole, TaskStatus, TaskType, UnitRole
 from tracker.models import (
     Inspection,
     Membership,
@@ -149,17 +150,22 @@ def tier_for(
 ) -> str | None:
     """The tier of an open task on ``today``, or None when nobody needs telling today.
 
-    Overdue itself is judged in calendar days exactly as ``TaskQuerySet.overdue``; only the
-    distances (how close, how long overdue) switch to working days when configured.
+    Overdue and report due are judged by the one rule of ``tracker.rules`` (calendar days);
+    only the distances (how close, how long overdue) switch to working days when configured.
     """
     policy = policy or Policy.from_settings()
-    if task_type == TaskType.LONG_TERM:
-        if report_due_on is not None and report_due_on <= today:
-            return ReminderTier.REPORT_DUE
+    # The fields of an open task, as the rules read them.
+    task = SimpleNamespace(
+        status=TaskStatus.IN_PROGRESS,
+        deadline=deadline,
+        task_type=task_type,
+        report_due_on=report_due_on,
+    )
+    if rules.is_report_due(task, today):
+        return ReminderTier.REPORT_DUE
+    if task_type == TaskType.LONG_TERM or deadline is None:
         return None
-    if deadline is None:
-        return None
-    if deadline < today:
+    if rules.is_overdue(task, today):
         overdue = days_between(deadline, today, policy.working_days)
         return ReminderTier.ESCALATED if overdue > policy.escalate_days else ReminderTier.RED
     left = days_between(today, deadline, policy.working_days)
@@ -338,7 +344,7 @@ def units_without_contact() -> QuerySet[Unit]:
         .filter(Exists(Task.objects.open().filter(owner_unit=OuterRef("pk"))))
         .annotate(
             open_tasks=Count(
-                "owned_tasks", filter=~Q(owned_tasks__status__in=["completed", "closed"])
+                "owned_tasks", filter=rules.open_q(rules.TaskFields(status="owned_tasks__status"))
             )
         )
         .select_related("organization")

@@ -76,7 +76,8 @@ def inspection_summaries(
 ) -> dict:
     """Per inspection: organization, round, group, deadline, declared, and task counts.
 
-    This is the stable shape of ``manage.py summary --json`` (see the README).
+    This is the stable shape of ``manage.py summary --json`` (see the README). A past
+    ``today`` counts the tasks as they stood at the end of that day.
     """
     today = today or local_today()
     inspections = (
@@ -88,12 +89,13 @@ def inspection_summaries(
         lambda: dict.fromkeys(TaskStatus.values, 0)
     )
     extra: dict[int, dict[str, int]] = defaultdict(lambda: {"overdue": 0, "no_deadline": 0})
-    tasks = Task.objects.filter(inspection__in=inspections).order_by()
-    for row in tasks.values("inspection_id", "status").annotate(n=Count("id")):
-        by_inspection[row["inspection_id"]][row["status"]] = row["n"]
+    # A past day counts each task as it stood at the end of that day (tracker.history_asof).
+    tasks, f = scope_as_of(Task.objects.filter(inspection__in=inspections).order_by(), today)
+    for row in tasks.values("inspection_id", f.status).annotate(n=Count("id")):
+        by_inspection[row["inspection_id"]][row[f.status]] = row["n"]
     for row in tasks.values("inspection_id").annotate(
-        overdue=Count("id", filter=overdue_q(today)),
-        no_deadline=Count("id", filter=no_deadline_q()),
+        overdue=Count("id", filter=overdue_q(today, f)),
+        no_deadline=Count("id", filter=no_deadline_q(f)),
     ):
         extra[row["inspection_id"]] = {"overdue": row["overdue"], "no_deadline": row["no_deadline"]}
 
