@@ -230,3 +230,16 @@ def test_a_staff_user_without_a_role_is_refused_by_the_actions(finance_task):
     staff = get_user_model().objects.create_user("staffer", password="x", is_staff=True)
     with pytest.raises(actions.NotAllowed):
         actions.change_deadline(finance_task, local_today(), act(staff))
+
+
+def test_a_notice_that_reports_on_an_inspection_cannot_be_deleted(db):
+    from pathlib import Path
+
+    from tracker.importer.loader import import_file
+    from tracker.models import SourceNotice
+
+    seed = Path(__file__).resolve().parent.parent / "seeds" / "002_e510119d14028505.txt"
+    notice = SourceNotice.objects.get(pk=import_file(seed).notice_id)
+    with pytest.raises(ProtectedError):
+        notice.delete()
+    assert SourceNotice.objects.filter(pk=notice.pk).exists()

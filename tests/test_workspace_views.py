@@ -228,8 +228,19 @@ def test_a_stale_form_shows_who_changed_it_and_overwrites_nothing(client, alice,
     assert finance_task.progress == "alice 先保存的进展"
     assert finance_task.status == TaskStatus.IN_PROGRESS
     assert not finance_task.events.filter(actor=bob).exists()
-    # the re-rendered page carries the current version, so a resubmission works
+    # the re-rendered page carries the current version, so a resubmission works, and keeps
+    # what bob typed (his note, his chosen status), with the conflict explained
     assert f'name="version" value="{finance_task.version}"' in html
+    assert "bob 基于旧页面的进展" in html
+    assert '<option value="completed" selected>' in html
+    assert "您填写的内容已保留" in html
+    resubmitted = client.post(
+        reverse("tracker:task_progress", args=[finance_task.pk]),
+        {"version": finance_task.version, "note": "bob 基于旧页面的进展", "status": "completed"},
+    )
+    assert resubmitted.status_code == 302
+    finance_task.refresh_from_db()
+    assert finance_task.progress == "bob 基于旧页面的进展"
 
 
 def test_a_refused_rule_is_shown_on_the_page_and_keeps_the_input(client, alice, finance_task):
