@@ -401,6 +401,25 @@ def _check_unit(locked: Task, unit: Unit) -> None:
         raise ActionError(_("单位“%s”已撤并,不能再分派任务。") % unit.name)
 
 
+def _set_unit(
+    task: Task, locked: Task, field: str, kind: str, unit: Unit | None, actor: Actor, reason: str
+) -> Task:
+    """Give ``field`` (owner_unit or lead_unit) ``unit``; one event with both unit ids."""
+    old_id = getattr(locked, f"{field}_id")
+    new_id = unit.pk if unit is not None else None
+    if new_id != old_id:
+        _require_open(locked)
+        if unit is not None:
+            _check_unit(locked, unit)
+        setattr(locked, field, unit)
+        _save(locked, [field])
+        record_event(
+            locked, kind, actor, old=_unit_value(old_id), new=_unit_value(new_id), reason=reason
+        )
+    _refresh_caller(task, locked)
+    return task
+
+
 @transaction.atomic
 def change_owner(
     task: Task,
@@ -412,24 +431,7 @@ def change_owner(
 ) -> Task:
     """Assign the task to another unit (责任主体): supervisors only."""
     locked = _begin(task, actor, "change_owner", expected_version)
-    if unit.pk == locked.owner_unit_id:
-        _refresh_caller(task, locked)
-        return task
-    _require_open(locked)
-    _check_unit(locked, unit)
-    old_id = locked.owner_unit_id
-    locked.owner_unit = unit
-    _save(locked, ["owner_unit"])
-    record_event(
-        locked,
-        EventKind.OWNER,
-        actor,
-        old=_unit_value(old_id),
-        new=_unit_value(unit),
-        reason=reason,
-    )
-    _refresh_caller(task, locked)
-    return task
+    return _set_unit(task, locked, "owner_unit", EventKind.OWNER, unit, actor, reason)
 
 
 @transaction.atomic
@@ -443,26 +445,7 @@ def change_lead_unit(
 ) -> Task:
     """Set or clear the lead unit (牵头单位), whose leads give the first close-out review."""
     locked = _begin(task, actor, "change_lead_unit", expected_version)
-    new_id = unit.pk if unit is not None else None
-    if new_id == locked.lead_unit_id:
-        _refresh_caller(task, locked)
-        return task
-    _require_open(locked)
-    if unit is not None:
-        _check_unit(locked, unit)
-    old_id = locked.lead_unit_id
-    locked.lead_unit = unit
-    _save(locked, ["lead_unit"])
-    record_event(
-        locked,
-        EventKind.LEAD_UNIT,
-        actor,
-        old=_unit_value(old_id),
-        new=_unit_value(new_id),
-        reason=reason,
-    )
-    _refresh_caller(task, locked)
-    return task
+    return _set_unit(task, locked, "lead_unit", EventKind.LEAD_UNIT, unit, actor, reason)
 
 
 @transaction.atomic

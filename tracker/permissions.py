@@ -185,62 +185,42 @@ class Access:
         """Q over tasks: the units' tasks (``_unit_task_ids``)."""
         return Q(pk__in=self._unit_task_ids(unit_ids))
 
-    def tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
-        """Every task this user may see."""
+    def _within(self, qs: QuerySet[Task] | None, roles: tuple[str, ...], units: Q | None):
+        """``qs`` narrowed to the tasks of the user's scopes in ``roles`` or matching ``units``
+        (all of them for an administrator, none for an anonymous or inactive user)."""
         qs = Task.objects.all() if qs is None else qs
-        if not self.user.is_authenticated:
+        if not self.user.is_authenticated or not self.user.is_active:
             return qs.none()
         if self.is_admin:
             return qs
         q = Q(pk__in=[])
-        scope_q = self._scope_q((ScopeRole.SUPERVISOR, ScopeRole.OBSERVER), prefix="inspection__")
+        scope_q = self._scope_q(roles, prefix="inspection__")
         if scope_q is not None:
             q |= scope_q
-        if self.unit_ids:
-            q |= self._unit_q(self.unit_ids)
+        if units is not None:
+            q |= units
         return qs.filter(q)
+
+    def tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
+        """Every task this user may see."""
+        units = self._unit_q(self.unit_ids) if self.unit_ids else None
+        return self._within(qs, (ScopeRole.SUPERVISOR, ScopeRole.OBSERVER), units)
 
     def editable_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
         """Tasks this user may report progress on: supervised ones and their units' ones
         (never an observer's: observing gives no unit and no supervisor scope)."""
-        qs = Task.objects.all() if qs is None else qs
-        if not self.user.is_authenticated or not self.user.is_active:
-            return qs.none()
-        if self.is_admin:
-            return qs
-        q = Q(pk__in=[])
-        scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
-        if scope_q is not None:
-            q |= scope_q
-        if self.unit_ids:
-            q |= self._unit_q(self.unit_ids)
-        return qs.filter(q)
+        units = self._unit_q(self.unit_ids) if self.unit_ids else None
+        return self._within(qs, (ScopeRole.SUPERVISOR,), units)
 
     def lead_review_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
         """Tasks whose first close-out review this user may give: supervised ones, and those
         whose lead unit (owner unit when none) the user leads."""
-        qs = Task.objects.all() if qs is None else qs
-        if not self.user.is_authenticated or not self.user.is_active:
-            return qs.none()
-        if self.is_admin:
-            return qs
-        q = Q(pk__in=[])
-        scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
-        if scope_q is not None:
-            q |= scope_q
-        if self.lead_unit_ids:
-            q |= lead_review_q(self.lead_unit_ids)
-        return qs.filter(q)
+        units = lead_review_q(self.lead_unit_ids) if self.lead_unit_ids else None
+        return self._within(qs, (ScopeRole.SUPERVISOR,), units)
 
     def supervised_tasks(self, qs: QuerySet[Task] | None = None) -> QuerySet[Task]:
         """Tasks this user reviews as a supervisor (close-outs, extensions, reopening)."""
-        qs = Task.objects.all() if qs is None else qs
-        if not self.user.is_authenticated or not self.user.is_active:
-            return qs.none()
-        if self.is_admin:
-            return qs
-        scope_q = self._scope_q((ScopeRole.SUPERVISOR,), prefix="inspection__")
-        return qs.none() if scope_q is None else qs.filter(scope_q)
+        return self._within(qs, (ScopeRole.SUPERVISOR,), None)
 
     def inspections(self) -> QuerySet[Inspection]:
         """Inspections the user may see: supervised ones, and those holding the user's tasks."""
