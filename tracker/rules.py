@@ -18,6 +18,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db.models import Exists, OuterRef, Q
 
 from tracker.choices import DONE_STATUSES, TaskStatus, TaskType
@@ -175,10 +176,10 @@ def is_basic_late(task, today: datetime.date, f: TaskFields = FIELDS) -> bool:
 def no_contact_q(unit: str = "") -> Q:
     """Units nobody can be emailed at: no contact address and no active member with an email.
     Over units with ``unit=""``; over tasks whose owner is such a unit with ``unit="owner_unit"``."""
-    from tracker.models import Membership
-
+    # The model by name: the models build on this module, not the other way round.
+    membership = apps.get_model("tracker", "Membership")
     prefix = f"{unit}__" if unit else ""
-    reachable = Membership.objects.filter(
+    reachable = membership.objects.filter(
         unit=OuterRef(unit or "pk"), user__is_active=True
     ).exclude(user__email="")
     return Q(**{f"{prefix}contact_emails__regex": r"^[^@]*$"}) & ~Exists(reachable)
