@@ -17,7 +17,6 @@ from django.db.models import (
     Case,
     CharField,
     DateField,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -57,32 +56,46 @@ def _later(kinds: tuple[str, ...], end: datetime.datetime) -> QuerySet[TaskEvent
     ).order_by("created_at", "id")
 
 
-def _undone_text(kinds, end, current: str) -> Coalesce:
-    first = Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
-    return Coalesce(first, F(current), output_field=CharField())
+def _changed_since(kinds: tuple[str, ...], end: datetime.datetime) -> QuerySet[TaskEvent]:
+    """Ids of the tasks with an event of ``kinds`` after ``end``: an uncorrelated subquery,
+    which PostgreSQL runs once and probes as a hash (SQLite as an index), so a task that did
+    not change since the day costs no history lookup at all."""
+    return TaskEvent.objects.filter(kind__in=kinds, created_at__gte=end).values("task_id")
+
+
+def _undone(kinds, end, current: str, value, output_field) -> Case:
+    """``value`` (the first later event's old value, converted) for the tasks changed since
+    ``end``; the current column for all others."""
+    return Case(
+        When(pk__in=_changed_since(kinds, end), then=value),
+        default=F(current),
+        output_field=output_field,
+    )
+
+
+def _first_old_value(kinds, end) -> Subquery:
+    return Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
+
+
+def _undone_text(kinds, end, current: str) -> Case:
+    return _undone(kinds, end, current, _first_old_value(kinds, end), CharField())
 
 
 def _undone_date(kinds, end, current: str) -> Case:
-    # A later event's old value is the as-of value even when empty ('' = no date), hence a Case
-    # on Exists and not a Coalesce (which would fall back to today's date).
-    first = Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
-    return Case(
-        When(
-            Exists(_later(kinds, end)),
-            then=Cast(NullIf(first, Value("")), output_field=DateField()),
-        ),
-        default=F(current),
-        output_field=DateField(),
-    )
+    # A later event's old value is the as-of value even when empty ('' = no date).
+    value = Cast(NullIf(_first_old_value(kinds, end), Value("")), output_field=DateField())
+    return _undone(kinds, end, current, value, DateField())
 
 
-def _undone_unit(kinds, end, current: str) -> Coalesce:
-    first = Subquery(_later(kinds, end).values("old_value")[:1], output_field=CharField())
-    return Coalesce(
-        Cast(NullIf(first, Value("")), output_field=IntegerField()),
-        F(current),
-        output_field=IntegerField(),
+def _undone_unit(kinds, end, current: str) -> Case:
+    # Only unit ids count: a name left by history written before ids were stored (a unit the
+    # 0003 migration could not resolve) is skipped rather than failing the cast.
+    first = Subquery(
+        _later(kinds, end).filter(old_value__regex=r"^[0-9]+$").values("old_value")[:1],
+        output_field=CharField(),
     )
+    value = Coalesce(Cast(first, output_field=IntegerField()), F(current))
+    return _undone(kinds, end, current, value, IntegerField())
 
 
 def is_as_of(tasks: QuerySet[Task]) -> bool:

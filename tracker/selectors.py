@@ -566,10 +566,15 @@ def dashboard_key(
     tasks: QuerySet[Task], today: datetime.date, rules: LampRules | None = None
 ) -> str:
     """The cache key of a scope's figures: the exact SQL of the scoped, filtered queryset, the
-    as-of day, the lamp rules, the language and ``dashboard_version()``."""
+    as-of day, the lamp rules, the language and ``dashboard_version()``.
+
+    A past day's figures do not change with later work (history is append-only, a later
+    change is undone from it, a later task is not counted), so its key leaves the version out:
+    a clerk's note today does not throw away last month's figures."""
     rules = rules or LampRules.from_settings()
     sql, params = tasks.order_by().values("pk").query.sql_with_params()
-    raw = repr((sql, params, today, rules, dashboard_version(), translation.get_language()))
+    version = dashboard_version() if today >= local_today() else "past"
+    raw = repr((sql, params, today, rules, version, translation.get_language()))
     return "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
