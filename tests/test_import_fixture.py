@@ -88,11 +88,12 @@ def test_load_demo_loads_the_fixture_once() -> None:
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     assert "Loaded demo data from fixtures/seeds.json" in out.getvalue()
-    assert (Inspection.objects.count(), Task.objects.count()) == (8, 144)
+    # the seeds' 8 inspections and 144 tasks, and the living demo's one inspection of 12 tasks
+    assert (Inspection.objects.count(), Task.objects.count()) == (9, 156)
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     assert "Loaded demo data" not in out.getvalue()
-    assert Task.objects.count() == 144
+    assert Task.objects.count() == 156
 
 
 def test_build_seed_fixture_regenerates_the_committed_file_byte_for_byte(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """``manage.py load_demo``: demo data and demo accounts for a first look (idempotent).
 
-Loads the seed notices (fixtures/seeds.json) when the database has no inspection yet, creates
-the demo administrator and prints the demo credentials.
+Loads the seed notices (fixtures/seeds.json) when the database has no inspection yet, builds the
+living demo dated from today (``tracker.demo``: several units and people, red, yellow and green
+tasks, reviews waiting), creates the demo administrator and prints the demo credentials.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from tracker import demo
 from tracker.models import Inspection
 
 DEMO_PASSWORD_ENV = "DEMO_PASSWORD"
@@ -29,8 +31,10 @@ class Command(BaseCommand):
         if not Inspection.objects.exists() and fixture.exists():
             call_command("loaddata", str(fixture), verbosity=0)
             self.stdout.write(f"Loaded demo data from {fixture.relative_to(settings.BASE_DIR)}")
+        if demo.build(password):
+            self.stdout.write(f"Built the living demo (dated from today): {demo.ORGANIZATION}")
         with transaction.atomic():
-            accounts = [self._admin(password), *self._role_users(password)]
+            accounts = [self._admin(password), *demo.accounts()]
         self.stdout.write(f"Demo accounts (password for all: {password}):")
         for username, role in accounts:
             self.stdout.write(f"  {username:<12} {role}")
@@ -43,48 +47,3 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         return ("admin", f"administrator — {settings.SITE_URL}/admin/")
-
-    def _role_users(self, password: str) -> list[tuple[str, str]]:
-        """One demo user per role, attached to the unit of the demo data with the most tasks:
-        a clerk and a lead of that unit, a supervisor and an observer of its organization."""
-        from django.db.models import Count
-
-        from tracker.choices import ScopeRole, UnitRole
-        from tracker.models import Membership, ScopeAssignment, Unit
-
-        unit = (
-            Unit.objects.annotate(n=Count("owned_tasks"))
-            .filter(n__gt=0)
-            .select_related("organization")
-            .order_by("-n", "pk")
-            .first()
-        )
-        if unit is None:
-            self.stdout.write("No tasks in the database yet: role demo users not created.")
-            return []
-        org = unit.organization
-        users = get_user_model().objects
-        made: list[tuple[str, str]] = []
-        for username, role, label in [
-            ("clerk", UnitRole.CLERK, f"经办人 (clerk) of {unit.name}"),
-            ("lead", UnitRole.LEAD, f"分管领导 (unit lead) of {unit.name}"),
-        ]:
-            user, _created = users.get_or_create(
-                username=username, defaults={"email": f"{username}@example.org"}
-            )
-            user.set_password(password)
-            user.save()
-            Membership.objects.get_or_create(user=user, unit=unit, role=role)
-            made.append((username, label))
-        for username, role, label in [
-            ("supervisor", ScopeRole.SUPERVISOR, f"整改办 (supervisor) of {org.name}"),
-            ("observer", ScopeRole.OBSERVER, f"纪检监督 (read-only observer) of {org.name}"),
-        ]:
-            user, _created = users.get_or_create(
-                username=username, defaults={"email": f"{username}@example.org"}
-            )
-            user.set_password(password)
-            user.save()
-            ScopeAssignment.objects.get_or_create(user=user, role=role, organization=org)
-            made.append((username, label))
-        return made
