@@ -83,10 +83,8 @@ def _settings_in_child(extra: dict) -> dict:
 
 def test_postgresql_uses_prepared_statements_unless_turned_off():
     url = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/db"}
-    assert _settings_in_child(url)["options"] == {
-        "server_side_binding": True,
-        "prepare_threshold": 2,
-    }
+    on = _settings_in_child(url)["options"]
+    assert on["server_side_binding"] is True and on["prepare_threshold"] == 2
     off = _settings_in_child({**url, "DB_PREPARED_STATEMENTS": "false"})["options"]
     assert "server_side_binding" not in off
 
@@ -105,3 +103,143 @@ def test_sessions_are_cached_only_in_a_cache_every_worker_shares():
         "cached_db"
     )
     assert _settings_in_child({"CACHE_URL": "locmem://"})["sessions"].endswith("backends.db")
+
+
+# --- production: HTTPS and login throttling ----------------------------------------------------
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "test-only-4Jx9Qm2vL7pRt8wZk3Nb6Hc1Df5gSa0eUo7iYq2Tx9Wl4Pz8Rn",
+    "ALLOWED_HOSTS": "rectify.example.org",
+    "DATABASE_URL": "postgres://rectify@127.0.0.1:5432/rectify",
+}
+
+
+def _child_env(extra: dict, tmp_path) -> dict:
+    return {"PATH": "/usr/bin:/bin", "RECTIFY_VAR_DIR": str(tmp_path), **extra}
+
+
+def _values_in_child(extra: dict, names: list[str], tmp_path) -> dict:
+    """The named settings as the real settings module computes them from ``extra`` alone."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, rectify.settings as s;"
+        f"print(json.dumps({{n: getattr(s, n) for n in {names!r}}}, default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_child_env(extra, tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _deploy_check(extra: dict, tmp_path):
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=_child_env(extra, tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_without_a_warning(tmp_path):
+    # Given only what production must set: DEBUG off, a real key, the host name
+    result = _deploy_check(PRODUCTION, tmp_path)
+    # Then Django's deployment check has nothing to say
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "WARNINGS" not in output and "?:" not in output, output
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "check"),
+    [("SECURE_SSL_REDIRECT", "security.W008"), ("SECURE_HSTS_SECONDS", "security.W004")],
+)
+def test_the_deploy_check_still_speaks_up_when_https_is_turned_off(tmp_path, variable, check):
+    # The check above passes because the settings are right, not because it is muted.
+    off = "false" if variable == "SECURE_SSL_REDIRECT" else "0"
+    result = _deploy_check({**PRODUCTION, variable: off}, tmp_path)
+    assert result.returncode != 0
+    assert check in result.stdout + result.stderr
+
+
+HTTPS = [
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_PROXY_SSL_HEADER",
+    "SESSION_COOKIE_SECURE",
+    "TRUSTED_PROXIES",
+]
+
+
+def test_production_redirects_to_https_and_sends_hsts(tmp_path):
+    values = _values_in_child(PRODUCTION, HTTPS, tmp_path)
+    assert values["SECURE_SSL_REDIRECT"] is True and values["SESSION_COOKIE_SECURE"] is True
+    assert values["SECURE_HSTS_SECONDS"] == 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_HSTS_PRELOAD"] is False  # the domain owner's decision
+    assert values["SECURE_PROXY_SSL_HEADER"] is None and values["TRUSTED_PROXIES"] == 0
+
+
+def test_make_run_on_plain_http_neither_redirects_nor_sends_hsts(tmp_path):
+    # make run: DEBUG=true on http://127.0.0.1:8000
+    values = _values_in_child({"DEBUG": "true"}, HTTPS, tmp_path)
+    assert values["SECURE_SSL_REDIRECT"] is False and values["SECURE_HSTS_SECONDS"] == 0
+    assert values["SESSION_COOKIE_SECURE"] is False
+
+
+def test_behind_nginx_the_forwarded_protocol_and_address_are_trusted(tmp_path):
+    values = _values_in_child({**PRODUCTION, "SECURE_PROXY_SSL_HEADER": "true"}, HTTPS, tmp_path)
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["TRUSTED_PROXIES"] == 1  # nginx appends the client to X-Forwarded-For
+    two_hops = {**PRODUCTION, "SECURE_PROXY_SSL_HEADER": "true", "TRUSTED_PROXIES": "2"}
+    assert _values_in_child(two_hops, ["TRUSTED_PROXIES"], tmp_path)["TRUSTED_PROXIES"] == 2
+
+
+def test_login_limits_come_from_the_environment(tmp_path):
+    names = ["AXES_FAILURE_LIMIT", "LOGIN_ADDRESS_FAILURE_LIMIT", "AXES_COOLOFF_TIME"]
+    defaults = _values_in_child({"DEBUG": "true"}, names, tmp_path)
+    assert defaults == {
+        "AXES_FAILURE_LIMIT": 5,
+        "LOGIN_ADDRESS_FAILURE_LIMIT": 20,
+        "AXES_COOLOFF_TIME": "0:30:00",
+    }
+    custom = {
+        "DEBUG": "true",
+        "LOGIN_FAILURE_LIMIT": "3",
+        "LOGIN_ADDRESS_FAILURE_LIMIT": "50",
+        "LOGIN_COOLOFF_MINUTES": "0",  # until an administrator releases it
+    }
+    assert _values_in_child(custom, names, tmp_path) == {
+        "AXES_FAILURE_LIMIT": 3,
+        "LOGIN_ADDRESS_FAILURE_LIMIT": 50,
+        "AXES_COOLOFF_TIME": None,
+    }
+
+
+def test_a_login_limit_of_zero_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    env = _child_env({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "0"}, tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "import rectify.settings"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "LOGIN_FAILURE_LIMIT must be at least 1" in result.stderr
