@@ -260,3 +260,9 @@ def test_a_browser_asking_for_english_still_gets_chinese_until_the_user_switches
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert '<html lang="en">' in page
+
+
+def test_the_login_protection_admin_speaks_chinese(admin_client):
+    """django-axes ships no Chinese: locale/zh_Hans carries its strings."""
+    html = admin_client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+    assert "登录失败计数" in html and "access attempts" not in html
