@@ -258,6 +258,32 @@ def test_the_fallback_address_hears_of_a_contactless_unit_when_nobody_supervises
     assert smtp.handler.per_recipient() == {"zhenggaiban@example.org": 1}
 
 
+@pytest.mark.django_db
+def test_a_contactless_owner_is_reported_even_when_its_lead_unit_has_addresses(
+    org, inspection, planning, carol, rectify, smtp
+):
+    # Given 档案馆, which nobody can be emailed at, owns an overdue task that 规划局 leads
+    rectify(REMINDER_FALLBACK_EMAIL="zhenggaiban@example.org")
+    archive = factories.make_unit(org, "档案馆", "")
+    task = task_due(inspection, archive, TODAY - days(3))
+    Task.objects.filter(pk=task.pk).update(lead_unit=planning)
+    # When the sweep runs
+    with at(TODAY):
+        reminders.sweep()
+    # Then 规划局 hears of it as the lead unit, and carol and the fallback address hear of it
+    # for 档案馆, marked "no contact": 规划局's address does not make 档案馆 reachable
+    flags = dict(ReminderLog.objects.filter(task=task).values_list("recipient", "no_contact"))
+    assert flags == {
+        "planning@example.org": False,
+        "carol@example.org": True,
+        "zhenggaiban@example.org": True,
+    }
+    (received,) = smtp.handler.to("zhenggaiban@example.org")
+    assert "无联系人1项" in received.subject
+    (lead_unit_mail,) = smtp.handler.to("planning@example.org")
+    assert "无联系人" not in lead_unit_mail.subject
+
+
 # --- digests -----------------------------------------------------------------------------------
 
 
@@ -287,6 +313,25 @@ def test_each_person_gets_one_digest_a_day_grouping_all_their_tasks_by_tier(
     # and everyone got one email each
     assert all(n == 1 for n in smtp.handler.per_recipient().values())
     assert len(report.sent) == len(smtp.handler.received)
+
+
+@pytest.mark.django_db
+def test_with_working_days_the_email_counts_the_days_left_in_working_days(
+    inspection, finance, alice, smtp, rectify
+):
+    # Given working days are on, and on Friday 2025-09-26 a task falls due on Monday 10-13:
+    # 17 calendar days away, 7 working days (National Day skipped, 调休 workdays counted)
+    rectify(REMINDER_WORKING_DAYS=True)
+    friday = datetime.date(2025, 9, 26)
+    task_due(inspection, finance, datetime.date(2025, 10, 13))
+    # When that day's sweep runs
+    with at(friday):
+        reminders.sweep()
+    # Then alice's email says how many working days are left, as the tier counted them
+    (received,) = smtp.handler.to("alice@example.org")
+    text, html = received.part("text/plain"), received.part("text/html")
+    assert "剩余7个工作日" in text and "剩余7个工作日" in html
+    assert "剩余17天" not in text
 
 
 @pytest.mark.django_db
@@ -415,6 +460,11 @@ def test_beat_firing_twice_sends_each_digest_once(inspection, finance, people, s
     assert ReminderLog.objects.count() == 7  # escalated: 5 recipients, yellow: 2; planned once
 
 
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's in-memory test database (shared cache) fails a locked table at once instead"
+    " of waiting; two senders on a SQLite file are in tests/test_reminders_sqlite.py",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_claim_disjoint_digests(org, inspection, smtp, rectify):
     # Given 30 units, each with a clerk and an overdue task, sent in batches of 4
@@ -485,6 +535,77 @@ def test_smtp_refusing_temporarily_is_retried_with_backoff_then_sent_once(
     assert server.handler.per_recipient() == {"alice@example.org": 1}
     digest.refresh_from_db()
     assert (digest.state, digest.attempts, digest.last_error) == (DeliveryState.SENT, 2, "")
+
+
+@pytest.mark.django_db
+def test_the_celery_sender_queues_a_temporary_failure_again_for_when_its_backoff_is_due(
+    inspection, finance, alice, rectify, monkeypatch
+):
+    from tracker import tasks
+
+    # Given the server answers "451 try again later" once, and retries wait 60 seconds
+    rectify(REMINDER_RETRY_SECONDS=60)
+    task_due(inspection, finance, TODAY + days(5))  # yellow: alice alone
+    queued: list[dict] = []
+    # (the broker is not what this is about: record what the task asks it to do)
+    monkeypatch.setattr(
+        tasks.send_digest,
+        "apply_async",
+        lambda args, countdown: queued.append({"args": args, "countdown": countdown}),
+    )
+    with SMTPServer(Handler(temp_failures=1)) as server:
+        from django.test import override_settings
+
+        with override_settings(**server.settings()):
+            with at(TODAY, 8, 0):
+                reminders.plan_day()
+                (digest_id,) = reminders.claimable_ids(reminders.local_today())
+                # When the worker's send_digest meets the refusal
+                first = tasks.send_digest([digest_id])
+            # Then it has queued itself again for the moment the backoff runs out, not for the
+            # next hourly catch-up
+            assert (first["sent"], first["retried"], first["retry_in"]) == (0, 1, 60)
+            assert queued == [{"args": [[digest_id]], "countdown": 60}]
+            # and that run, a minute later, sends the email, once, and queues nothing more
+            with at(TODAY, 8, 1):
+                second = tasks.send_digest(*queued[0]["args"])
+    assert (second["sent"], second["retry_in"]) == (1, None)
+    assert len(queued) == 1
+    assert server.handler.per_recipient() == {"alice@example.org": 1}
+
+
+@pytest.mark.django_db
+def test_a_sender_that_crashes_leaves_no_claim_in_sending(
+    inspection, finance, alice, smtp, monkeypatch, rectify
+):
+    from tracker import emails
+
+    rectify(REMINDER_RETRY_SECONDS=60)
+    task_due(inspection, finance, TODAY + days(5))  # yellow: alice alone
+    # Given rendering the digest fails with a bug, once
+    render = emails.reminder_digest
+    calls = []
+
+    def broken_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("template bug")
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(emails, "reminder_digest", broken_once)
+    # When the sweep meets it, the error is raised for the log…
+    with at(TODAY, 8, 0), pytest.raises(RuntimeError):
+        reminders.sweep()
+    # …but the digest is not left "sending": it waits for its retry, with the error recorded
+    digest = ReminderDigest.objects.get()
+    assert (digest.state, digest.claim_token, digest.attempts) == (DeliveryState.PENDING, "", 1)
+    assert "template bug" in digest.last_error
+    # and once the backoff has run out the next run sends it
+    with at(TODAY, 8, 2):
+        assert [r for r, _t in reminders.deliver(reminders.local_today()).sent] == [
+            "alice@example.org"
+        ]
+    assert smtp.handler.per_recipient() == {"alice@example.org": 1}
 
 
 @pytest.mark.django_db

@@ -1302,15 +1302,83 @@ def record_reminders(digest_ids: list[int]) -> int:
     One event per task and day, not per recipient: a full-size sweep reminds 100,000 tasks
     through half a million (task, recipient) pairs, and the pairs are already in the reminder
     log. The event names the recipients of these digests, and how many people the task's
-    reminder went to that day when that is more. Written by PostgreSQL in one INSERT … SELECT
-    (the caller serialises concurrent calls, so "already has one" holds).
+    reminder went to that day when that is more. On PostgreSQL written in one INSERT … SELECT;
+    elsewhere (SQLite, ``make run``) the same rows are built from two ORM reads (the caller
+    serialises concurrent calls, so "already has one" holds on both).
     """
+    if not digest_ids:
+        return 0
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return _record_reminders_postgresql(digest_ids)
+    return _record_reminders_portable(digest_ids)
+
+
+def _reminder_reason(recipients: list[str], total: int) -> str:
+    """The timeline text of a reminder event (the same words the PostgreSQL path writes)."""
+    who = "、".join(recipients)
+    if total > len(recipients):
+        return _("提醒邮件已发送至 %(who)s 等%(n)s人") % {"who": who, "n": total}
+    return _("提醒邮件已发送至 %s") % who
+
+
+def _record_reminders_portable(digest_ids: list[int]) -> int:
+    from django.db.models import Count
+
+    from tracker.models.reminders import ReminderLog
+
+    groups: dict[tuple[int, str, datetime.date], list[str]] = {}
+    for task_id, tier, day, recipient in ReminderLog.objects.filter(
+        digest_id__in=list(digest_ids)
+    ).values_list("task_id", "tier", "day", "digest__recipient"):
+        groups.setdefault((task_id, tier, day), []).append(recipient)
+    if not groups:
+        return 0
+    task_ids = {task_id for task_id, _tier, _day in groups}
+    days = {day for _task, _tier, day in groups}
+    totals = {
+        (row["task_id"], row["day"]): row["n"]
+        for row in ReminderLog.objects.filter(task_id__in=task_ids, day__in=days)
+        .order_by()
+        .values("task_id", "day")
+        .annotate(n=Count("id"))
+    }
+    refs = {day: f"sweep:{day.isoformat()}" for day in days}
+    done = set(
+        TaskEvent.objects.filter(
+            kind=EventKind.REMINDER, task_id__in=task_ids, source_ref__in=refs.values()
+        ).values_list("task_id", "source_ref")
+    )
+    now = timezone.now()
+    events = []
+    for (task_id, tier, day), recipients in sorted(groups.items()):
+        if (task_id, refs[day]) in done:
+            continue
+        done.add((task_id, refs[day]))  # a task has one tier a day; never two events anyway
+        recipients = sorted(set(recipients))
+        events.append(
+            TaskEvent(
+                task_id=task_id,
+                kind=EventKind.REMINDER,
+                old_value="",
+                new_value=tier,
+                reason=_reminder_reason(recipients, totals.get((task_id, day), 0)),
+                actor=None,
+                source=EventSource.SWEEP,
+                source_ref=refs[day],
+                created_at=now,
+            )
+        )
+    TaskEvent.objects.bulk_create(events, batch_size=500)
+    return len(events)
+
+
+def _record_reminders_postgresql(digest_ids: list[int]) -> int:
     from django.db import connection
 
     from tracker.models.reminders import ReminderDigest, ReminderLog
 
-    if not digest_ids:
-        return 0
     log_table = ReminderLog._meta.db_table
     digest_table = ReminderDigest._meta.db_table
     event_table = TaskEvent._meta.db_table

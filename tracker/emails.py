@@ -45,6 +45,7 @@ class _Words:
         self.no_contact = _("无联系人")
         self.overdue = _("已逾期%(n)s天")
         self.left = _("剩余%(n)s天")
+        self.left_working = _("剩余%(n)s个工作日")
         self.report_due = _("%(d)s 起应报告进展")
 
 
@@ -63,6 +64,8 @@ def _rows(rows: list[dict], day: datetime.date, url_template: str, words: _Words
             shown = deadline.isoformat()
             if deadline < day:
                 status = words.overdue % {"n": (day - deadline).days}
+            elif item.get("working_days_left") is not None:  # with REMINDER_WORKING_DAYS
+                status = words.left_working % {"n": item["working_days_left"]}
             else:
                 status = words.left % {"n": (deadline - day).days}
             line += f";{words.deadline}:{shown};{status}"

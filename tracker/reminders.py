@@ -21,6 +21,12 @@ without waiting for the disk flush unless REMINDER_DURABLE_MARK is set: a killed
 nothing, a crash of the database server could lose its last ~0.6 s of marks.) After each batch,
 ``record_sent`` puts one reminder event per task and day on the timelines.
 
+The same code runs on SQLite (``make run``): where PostgreSQL gets a faster statement (COPY and
+one INSERT … SELECT for the log, ``= ANY(array)``, row locks for claims, an advisory lock for the
+timeline) SQLite gets an equivalent portable one (``bulk_create``, ``IN (…)``, a claim by one
+conditional UPDATE, its single writer lock taken first). A sender that fails on the way puts its
+unsent claims back for a retry (``send_batch``): nothing stays "sending".
+
 Sized for 1,000,000 tasks of which 100,000 are overdue (bench/RESULTS-sweep.md): tiers are
 selected by partial-index range scans, log rows go in by COPY, rows are rendered in Python.
 """
@@ -311,13 +317,15 @@ def recipients_for(task: dict, tier: str, d: Directory, fallback: str = "") -> l
     green → the owner unit's clerks; yellow and report due → also its lead(s) (分管领导);
     red → also the lead unit's contacts, the lead leader and the organization's principal;
     escalated (overdue beyond REMINDER_ESCALATE_DAYS) → also the inspection's supervisors.
-    A unit nobody can be reached at is not skipped: its reminders go to the supervisors and to
-    REMINDER_FALLBACK_EMAIL, marked "no contact".
+    An owner unit nobody can be reached at is not skipped: its reminders go to the supervisors
+    and to REMINDER_FALLBACK_EMAIL, marked "no contact", whoever else (a lead unit with
+    addresses, a lead leader) hears of the task too: they are not the ones who must act.
     """
     owner = task["owner_unit_id"]
-    unit_side = list(d.unit_people(owner))
+    owner_side = list(d.unit_people(owner))
     if tier in _LEAD_TIERS:
-        unit_side += d.leads.get(owner, [])
+        owner_side += d.leads.get(owner, [])
+    unit_side = list(owner_side)
     others: list[str] = []
     if tier in _RED_TIERS:
         unit_side += d.contacts.get(task["lead_unit_id"] or owner, [])
@@ -330,7 +338,7 @@ def recipients_for(task: dict, tier: str, d: Directory, fallback: str = "") -> l
     chosen: dict[str, bool] = {}
     for email in [*unit_side, *others]:
         chosen.setdefault(email, False)
-    if not unit_side:
+    if not owner_side:
         for email in [*d.supervisors(task["inspection_id"]), *([fallback] if fallback else [])]:
             chosen[email.lower()] = True
     return [Planned(task["id"], email, tier, no_contact) for email, no_contact in chosen.items()]
@@ -396,6 +404,7 @@ def collect(day: datetime.date | None = None, policy: Policy | None = None) -> P
     # Who hears about a task depends only on these ids and the tier: 100,000 overdue tasks
     # across 2,000 units have a few thousand distinct answers.
     memo: dict[tuple, list[tuple[str, bool]]] = {}
+    unreachable: list[int] = []
     for row, tier in tiered:
         key = (
             row["owner_unit_id"],
@@ -410,9 +419,17 @@ def collect(day: datetime.date | None = None, policy: Policy | None = None) -> P
                 (p.recipient, p.no_contact) for p in recipients_for(row, tier, directory, fallback)
             ]
         if not people:
-            logger.warning("task %s (%s) has nobody to remind and no fallback", row["id"], tier)
+            unreachable.append(row["id"])
         task_id = row["id"]
         planned += [Planned(task_id, email, tier, flag) for email, flag in people]
+    if unreachable:  # one line, not one per task: a demo database has dozens
+        logger.warning(
+            "%s task(s) have nobody to remind (no contact, no supervisor, no"
+            " REMINDER_FALLBACK_EMAIL): %s%s",
+            len(unreachable),
+            ", ".join(map(str, unreachable[:20])),
+            " …" if len(unreachable) > 20 else "",
+        )
     return Plan(day=day, reminders=planned, tasks=len(tiered))
 
 
@@ -624,11 +641,26 @@ class DeliveryReport:
     sent: list[tuple[str, dict[str, int]]] = field(default_factory=list)  # (recipient, tiers)
     retried: int = 0
     failed: int = 0
+    # Digests put back for a later attempt, and the earliest moment one of them is due: the
+    # Celery sender queues itself again for then (tracker.tasks.send_digest).
+    retry_ids: list[int] = field(default_factory=list)
+    next_retry_at: datetime.datetime | None = None
 
     def merge(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
+        self.retry_ids += other.retry_ids
+        if other.next_retry_at and (
+            self.next_retry_at is None or other.next_retry_at < self.next_retry_at
+        ):
+            self.next_retry_at = other.next_retry_at
+
+    def retry_later(self, pk: int, when: datetime.datetime) -> None:
+        self.retried += 1
+        self.retry_ids.append(pk)
+        if self.next_retry_at is None or when < self.next_retry_at:
+            self.next_retry_at = when
 
 
 def _claimable(now: datetime.datetime) -> Q:
@@ -682,29 +714,44 @@ def claim(
     day: datetime.date | None = None, ids: Iterable[int] | None = None, limit: int | None = None
 ) -> tuple[str, list[int]]:
     """Claim up to ``limit`` sendable digests; rows another sweep holds are skipped, not waited
-    for. Returns the claim token and the claimed ids."""
+    for. Returns the claim token and the claimed ids.
+
+    PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, then mark the rows. Elsewhere (SQLite has
+    no row locks; ``skip_locked`` is ignored there) one conditional UPDATE whose WHERE repeats
+    the claimable test, so of two senders racing for a row only one sets its token on it; the
+    claimed ids are then read back by token.
+    """
     limit = limit or settings.RECTIFY["REMINDER_BATCH_SIZE"]
     now = timezone.now()
     token = uuid.uuid4().hex
+    qs = ReminderDigest.objects.filter(_claimable(now))
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    if day is not None:
+        qs = qs.filter(_deliverable_days(day))
+    mark = {
+        "state": DeliveryState.SENDING,
+        "claim_token": token,
+        "lease_until": now + datetime.timedelta(seconds=settings.RECTIFY["REMINDER_LEASE_SECONDS"]),
+        "attempts": F("attempts") + 1,
+    }
+    if db_connection.vendor != "postgresql":
+        candidates = qs.order_by("pk").values("pk")[:limit]
+        ReminderDigest.objects.filter(_claimable(now), pk__in=candidates).update(**mark)
+        claimed = list(
+            ReminderDigest.objects.filter(claim_token=token, state=DeliveryState.SENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        return token, claimed
     with transaction.atomic():
-        qs = ReminderDigest.objects.filter(_claimable(now))
-        if ids is not None:
-            qs = qs.filter(pk__in=list(ids))
-        if day is not None:
-            qs = qs.filter(_deliverable_days(day))
         claimed = list(
             qs.select_for_update(skip_locked=True)
             .order_by("pk")
             .values_list("pk", flat=True)[:limit]
         )
         if claimed:
-            ReminderDigest.objects.filter(pk__in=claimed).update(
-                state=DeliveryState.SENDING,
-                claim_token=token,
-                lease_until=now
-                + datetime.timedelta(seconds=settings.RECTIFY["REMINDER_LEASE_SECONDS"]),
-                attempts=F("attempts") + 1,
-            )
+            ReminderDigest.objects.filter(pk__in=claimed).update(**mark)
     return token, claimed
 
 
@@ -737,11 +784,9 @@ def _fail(
         logger.error("reminder digest %s failed permanently: %s", pk, message)
     else:
         delay = settings.RECTIFY["REMINDER_RETRY_SECONDS"] * 2 ** max(attempts - 1, 0)
-        fields = {
-            "state": DeliveryState.PENDING,
-            "next_attempt_at": now + datetime.timedelta(seconds=delay),
-        }
-        report.retried += 1
+        when = now + datetime.timedelta(seconds=delay)
+        fields = {"state": DeliveryState.PENDING, "next_attempt_at": when}
+        report.retry_later(pk, when)
         logger.warning("reminder digest %s will be retried in %ss: %s", pk, delay, message)
     ReminderDigest.objects.filter(pk=pk, claim_token=token, state=DeliveryState.SENDING).update(
         last_error=message, claim_token="", lease_until=None, **fields
@@ -773,6 +818,10 @@ def _load_items(digest_ids: list[int]) -> dict[int, list[dict]]:
     items: dict[int, list[dict]] = defaultdict(list)
     if not digest_ids:
         return items
+    if db_connection.vendor == "postgresql":  # one array parameter: one statement to prepare
+        in_ids, ids_param = "= ANY(%s)", [list(digest_ids)]
+    else:  # a batch is REMINDER_BATCH_SIZE ids, far below SQLite's limit on parameters
+        in_ids, ids_param = f"IN ({', '.join(['%s'] * len(digest_ids))})", list(digest_ids)
     with db_connection.cursor() as cursor:
         cursor.execute(  # table names from the models, values as parameters
             f"""
@@ -782,9 +831,9 @@ def _load_items(digest_ids: list[int]) -> dict[int, list[dict]]:
               JOIN {Task._meta.db_table} t ON t.id = l.task_id
               JOIN {Problem._meta.db_table} p ON p.id = t.problem_id
               JOIN {Unit._meta.db_table} u ON u.id = t.owner_unit_id
-             WHERE l.digest_id = ANY(%s)
+             WHERE l.digest_id {in_ids}
             """,  # noqa: S608
-            [list(digest_ids)],
+            ids_param,
         )
         rows = cursor.fetchall()
     # Sorted here (by deadline, no deadline last, then task) rather than by the database,
@@ -807,9 +856,34 @@ def _load_items(digest_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def send_batch(token: str, ids: list[int], connection=None) -> DeliveryReport:
-    """Send claimed digests over one SMTP connection, marking each sent as soon as it is."""
-    with _LazyCommits():
-        return _send_batch(token, ids, connection)
+    """Send claimed digests over one SMTP connection, marking each sent as soon as it is.
+
+    Whatever goes wrong on the way (a template, the database, a bug), no claim is left in
+    ``sending``: the digests this batch had not sent yet are put back for a retry with the
+    usual backoff (counted as an attempt, so a failure that repeats ends as failed after
+    REMINDER_MAX_ATTEMPTS), and the error is raised again for the log.
+    """
+    try:
+        with _LazyCommits():
+            return _send_batch(token, ids, connection)
+    except Exception as error:
+        _settle_after_crash(token, ids, error)
+        raise
+
+
+def _settle_after_crash(token: str, ids: list[int], error: BaseException) -> None:
+    """Put back for a later attempt the digests of ``ids`` still claimed by ``token``."""
+    logger.exception("sending reminder digests failed; their claims are put back")
+    report = DeliveryReport()
+    try:
+        if not db_connection.in_atomic_block and not db_connection.is_usable():
+            db_connection.close()  # e.g. the server dropped it: the next query reconnects
+        for pk, attempts in ReminderDigest.objects.filter(
+            pk__in=ids, claim_token=token, state=DeliveryState.SENDING
+        ).values_list("pk", "attempts"):
+            _fail(pk, token, attempts, f"{type(error).__name__}: {error}", report)
+    except Exception:  # noqa: BLE001 — the lease still runs out and the next run takes over
+        logger.exception("could not put the claims back; their lease will run out")
 
 
 def _send_batch(token: str, ids: list[int], connection=None) -> DeliveryReport:
@@ -821,6 +895,8 @@ def _send_batch(token: str, ids: list[int], connection=None) -> DeliveryReport:
     budget = settings.RECTIFY["REMINDER_LEASE_SECONDS"] * 0.8
     digests = list(ReminderDigest.objects.filter(pk__in=ids, claim_token=token).order_by("pk"))
     items = _load_items([d.pk for d in digests if d.kind == DigestKind.DAILY])
+    if settings.RECTIFY["REMINDER_WORKING_DAYS"]:
+        _count_working_days(digests, items)
     url = task_url_template()
     connection = connection or get_connection(fail_silently=False)
     try:
@@ -873,6 +949,16 @@ def _send_batch(token: str, ids: list[int], connection=None) -> DeliveryReport:
             logger.info("closing the SMTP connection failed: %s", error)
         record_sent([d.pk for d in digests])
     return report
+
+
+def _count_working_days(digests: list[ReminderDigest], items: dict[int, list[dict]]) -> None:
+    """With REMINDER_WORKING_DAYS, the tiers count working days, and so does the email: each
+    item due today or later carries ``working_days_left`` (shown as 剩余N个工作日)."""
+    for digest in digests:
+        for item in items.get(digest.pk, ()):
+            deadline = item["deadline"]
+            if deadline is not None and deadline >= digest.day:
+                item["working_days_left"] = working_days_between(digest.day, deadline)
 
 
 def _tier_counts(carried: list[dict]) -> dict[str, int]:
@@ -935,8 +1021,14 @@ def record_sent(ids: Iterable[int] | None = None) -> int:
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     total = 0
+    postgresql = db_connection.vendor == "postgresql"
     while True:
         with transaction.atomic():
+            if not postgresql:
+                # SQLite has neither row locks nor advisory locks, but one writer at a time:
+                # write first, so this transaction holds the write lock before it reads (a
+                # read-then-write transaction could not take it while another one writes).
+                ReminderDigest.objects.filter(pk=0).update(recorded=False)
             batch = list(
                 qs.select_for_update(skip_locked=True)
                 .order_by("pk")
@@ -944,8 +1036,9 @@ def record_sent(ids: Iterable[int] | None = None) -> int:
             )
             if not batch:
                 return total
-            with db_connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TIMELINE_LOCK])
+            if postgresql:
+                with db_connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TIMELINE_LOCK])
             actions.record_reminders(batch)
             ReminderDigest.objects.filter(pk__in=batch).update(recorded=True)
             total += len(batch)

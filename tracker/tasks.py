@@ -8,9 +8,11 @@ dies is delivered again, and the claim lease decides who sends.
 from __future__ import annotations
 
 import datetime
+import math
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from tracker import reminders
 from tracker.models import local_today
@@ -65,6 +67,20 @@ def weekly_summary(day: str | None = None) -> dict:
 
 @shared_task(name="tracker.tasks.send_digest")
 def send_digest(ids: list[int]) -> dict:
-    """Claim these digests (those nobody else holds) and send them over one SMTP connection."""
+    """Claim these digests (those nobody else holds) and send them over one SMTP connection.
+
+    Digests the server refused for now (4xx, connection lost) are queued again for the moment
+    their backoff runs out (REMINDER_RETRY_SECONDS, doubled per attempt), rather than waiting
+    for the next hourly catch-up run. Queuing twice is harmless: the claim decides who sends.
+    """
     report = reminders.deliver(ids=ids)
-    return {"sent": len(report.sent), "retried": report.retried, "failed": report.failed}
+    countdown = None
+    if report.retry_ids and report.next_retry_at is not None:
+        countdown = max(1, math.ceil((report.next_retry_at - timezone.now()).total_seconds()))
+        send_digest.apply_async(args=[sorted(report.retry_ids)], countdown=countdown)
+    return {
+        "sent": len(report.sent),
+        "retried": report.retried,
+        "failed": report.failed,
+        "retry_in": countdown,
+    }

@@ -28,6 +28,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +59,7 @@ from tracker.importer.parser import (
     parse_notice,
     read_notice,
 )
-from tracker.importer.text import core_org_name, normalize_title, org_names_match
+from tracker.importer.text import _place_variants, core_org_name, normalize_title, org_names_match
 from tracker.models import (
     Inspection,
     NoticeReport,
@@ -328,6 +329,25 @@ def plan_notice(parsed: ParsedNotice) -> list[InspectionPlan]:
 # --------------------------------------------------------------------------------------------
 
 
+def _advisory_locks(keys: Iterable[str]) -> None:
+    """Take ``pg_advisory_xact_lock`` for each key (hashed to 64 bits), in sorted order."""
+    ids = sorted(
+        {
+            int.from_bytes(
+                hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
+            )
+            for key in keys
+        }
+    )
+    if ids:
+        with connection.cursor() as cursor:  # one round trip; the subquery fixes the order
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(k))"
+                " FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS sorted_keys",
+                [ids],
+            )
+
+
 class _NoticeWriter:
     def __init__(self, notice: SourceNotice, parsed: ParsedNotice, result: ImportResult):
         self.notice = notice
@@ -339,10 +359,48 @@ class _NoticeWriter:
         self.new_tasks: list[actions.NewTask] = []
         self.links: list[Any] = []  # Problem.sources rows
         self.reports: dict[int, NoticeReport] = {}
+        self._locked = False
+        self._first_lookup: tuple[ParsedInspection, Organization | None] | None = None
 
     # -- organizations and inspections ------------------------------------------------------
+    def _lock_organizations(self) -> None:
+        """On PostgreSQL, serialise notices about the same organization until commit.
+
+        Two notices naming one new organization, imported at the same moment, would each find
+        no organization and create one (a duplicate, or a raw "duplicate key" error when they
+        spell it alike). So before looking anything up, each notice takes a transaction-level
+        advisory lock per name variant it could be matched on (the core name with and without
+        its place prefix, exactly what ``org_names_match`` compares), then one per existing
+        organization it matches (so inspections are found or created one notice at a time).
+        Each group is taken in sorted order, names before ids: two notices never wait on each
+        other in a cycle. The second notice then reads the first one's committed rows.
+        Elsewhere (SQLite) writers are serialised by the database, and ``import_parsed`` retries
+        a notice that met a unique constraint.
+        """
+        if self._locked or connection.vendor != "postgresql":
+            return
+        self._locked = True
+        names = {
+            variant
+            for section in self.parsed.inspections
+            for name in _names(section)
+            for variant in _place_variants(core_org_name(name))
+            if variant
+        }
+        _advisory_locks(f"organization-name:{variant}" for variant in names)
+        found = [find_organization(section) for section in self.parsed.inspections]
+        _advisory_locks(f"organization:{org.pk}" for org in found if org is not None)
+        # Nothing is written yet: the first section's lookup stands (later sections look
+        # again, an earlier section may have created or renamed their organization).
+        self._first_lookup = (self.parsed.inspections[0], found[0]) if found else None
+
     def organization(self, section: ParsedInspection) -> tuple[Organization, bool]:
-        org = find_organization(section)
+        self._lock_organizations()
+        if self._first_lookup is not None and self._first_lookup[0] is section:
+            org = self._first_lookup[1]
+            self._first_lookup = None
+        else:
+            org = find_organization(section)
         name = section.organization[:200]
         if org is None:
             org = Organization.objects.create(
@@ -649,36 +707,53 @@ def import_parsed(
     existing = SourceNotice.objects.filter(sha256=sha).values_list("pk", flat=True).first()
     if existing is not None:
         return ImportResult(file_name=file_name, outcome="skipped", notice_id=existing)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _import_once(parsed, text, sha, file_name=file_name, user=user)
+        except IntegrityError:
+            # Someone imported the same notice at the same moment: theirs stands.
+            existing = SourceNotice.objects.filter(sha256=sha).values_list("pk", flat=True).first()
+            if existing is not None:
+                return ImportResult(file_name=file_name, outcome="skipped", notice_id=existing)
+            # Another notice created a row this one was about to create (an organization, its
+            # own unit, an inspection) and committed first: run again, it now finds that row.
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# A notice that met a unique constraint because a concurrent import created the same row first
+# is run again this many times in all (on PostgreSQL the advisory locks make it rare).
+_ATTEMPTS = 3
+
+
+def _import_once(
+    parsed: ParsedNotice, text: str, sha: str, *, file_name: str, user: AbstractBaseUser | None
+) -> ImportResult:
     result = ImportResult(file_name=file_name, outcome="updated", warnings=list(parsed.warnings))
-    try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # COMMIT returns without waiting for the WAL flush (an fsync per notice). Safe
-                # here: it cannot corrupt or half-apply a notice; a crash of the database server
-                # itself can only lose the notices committed in the last ~0.6 s (3 x
-                # wal_writer_delay) - any later synchronous commit, e.g. a user's edit, flushes
-                # them too. The import is idempotent by sha256, so a lost notice (no
-                # SourceNotice row) is simply imported again. SET LOCAL ends with the transaction.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            notice = SourceNotice.objects.create(
-                file_name=file_name,
-                sha256=sha,
-                title=(parsed.title or "")[:300],
-                issuer=(parsed.issuer or "")[:200],
-                published=parsed.published,
-                raw_text=text,
-                warnings=list(parsed.warnings),
-                imported_by=user if user is not None and user.is_authenticated else None,
-            )
-            result.notice_id = notice.pk
-            _NoticeWriter(notice, parsed, result).write()
-    except IntegrityError:
-        # Someone imported the same notice at the same moment: theirs stands.
-        existing = SourceNotice.objects.filter(sha256=sha).values_list("pk", flat=True).first()
-        if existing is None:
-            raise
-        return ImportResult(file_name=file_name, outcome="skipped", notice_id=existing)
+    # One transaction per attempt.
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # COMMIT returns without waiting for the WAL flush (an fsync per notice). Safe
+            # here: it cannot corrupt or half-apply a notice; a crash of the database server
+            # itself can only lose the notices committed in the last ~0.6 s (3 x
+            # wal_writer_delay) - any later synchronous commit, e.g. a user's edit, flushes
+            # them too. The import is idempotent by sha256, so a lost notice (no
+            # SourceNotice row) is simply imported again. SET LOCAL ends with the transaction.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        notice = SourceNotice.objects.create(
+            file_name=file_name,
+            sha256=sha,
+            title=(parsed.title or "")[:300],
+            issuer=(parsed.issuer or "")[:200],
+            published=parsed.published,
+            raw_text=text,
+            warnings=list(parsed.warnings),
+            imported_by=user if user is not None and user.is_authenticated else None,
+        )
+        result.notice_id = notice.pk
+        _NoticeWriter(notice, parsed, result).write()
     if result.inspections_created or result.problems_created or result.tasks_created:
         result.outcome = "created"
     return result
