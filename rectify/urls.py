@@ -21,3 +21,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("tracker.urls")),
 ]
+
+# Error pages in the app's style; 403 logs one line instead of Django's tracebacks.
+handler404 = "tracker.views.errors.page_not_found"
+handler403 = "tracker.views.errors.permission_denied"
+handler500 = "tracker.views.errors.server_error"

@@ -167,3 +167,46 @@ EVIDENCE_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+# What a notice declares about itself (``ParsedInspection.declared`` keys, shared/seeds/README.md)
+# as the import preview shows it: the totals first, then the outcomes (处理处分, 制度, 资金).
+# The unit is part of the label (the value is a bare number).
+DECLARED_LABELS = {
+    "problems": _("反馈问题(个)"),
+    "categories": _("问题方面(个)"),
+    "completed": _("已完成(个)"),
+    "basically_completed": _("基本完成(个)"),
+    "not_completed": _("未完成(个)"),
+    "long_term": _("长期坚持(个)"),
+    "completion_rate": _("整改完成率(%)"),
+    "lead_units": _("牵头单位(个)"),
+    "responsible_units": _("责任单位(个)"),
+    "measures": _("整改措施(项)"),
+    "tasks": _("整改任务(项)"),
+    "cases_filed": _("立案(件)"),
+    "party_discipline": _("党纪处分(人)"),
+    "government_discipline": _("政务处分(人)"),
+    "organizational_handling": _("组织处理(人)"),
+    "admonishment": _("诫勉谈话(人)"),
+    "education_reminder": _("提醒谈话、批评教育(人)"),
+    "accountability": _("问责(人)"),
+    "institutions": _("建立完善制度(项)"),
+    "funds_returned_wan_yuan": _("清退收缴资金(万元)"),
+    "losses_recovered_wan_yuan": _("挽回损失(万元)"),
+}
+# The keys of DECLARED_LABELS that are outcomes of the rectification rather than problem totals.
+DECLARED_OUTCOMES = frozenset(
+    {
+        "cases_filed",
+        "party_discipline",
+        "government_discipline",
+        "organizational_handling",
+        "admonishment",
+        "education_reminder",
+        "accountability",
+        "institutions",
+        "funds_returned_wan_yuan",
+        "losses_recovered_wan_yuan",
+    }
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tracker.choices import Level, TaskStatus, TaskType
@@ -14,6 +14,31 @@ from tracker.history_asof import scope_as_of
 from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
 from tracker.models.tasks import urgency_rank
 from tracker.rules import FIELDS, due_soon_q, no_deadline_q, overdue_q, report_due_q
+
+# The empty option of every single-choice filter: "no restriction", never Django's "---------"
+# or NullBooleanSelect's 未知 (Unknown).
+ANY_LABEL = _("全部")
+
+
+class AnyBooleanSelect(forms.NullBooleanSelect):
+    """NullBooleanSelect (the same values: unknown / true / false) whose empty option reads 全部."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("unknown", ANY_LABEL), ("true", _("是")), ("false", _("否"))]
+
+
+def scope_organizations(access) -> QuerySet[Organization]:
+    """The organizations of the inspections the user may see (the filters' and the dashboard's
+    organization choices)."""
+    return Organization.objects.filter(pk__in=access.inspections().values("organization_id"))
+
+
+def scope_units(access) -> QuerySet[Unit]:
+    """The units of the organizations in the user's scope: a clerk of one organization is
+    offered (and may filter by) its units only, never another organization's."""
+    return Unit.objects.filter(organization_id__in=access.inspections().values("organization_id"))
+
 
 SORT_CHOICES = [
     ("urgency", _("紧急程度")),
@@ -61,26 +86,43 @@ class TaskFilterSet(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
         distinct=False,
     )
-    overdue = django_filters.BooleanFilter(label=_("已逾期"), method="filter_overdue")
-    no_deadline = django_filters.BooleanFilter(label=_("无时限"), method="filter_no_deadline")
-    report_due = django_filters.BooleanFilter(label=_("报告到期"), method="filter_report_due")
+    overdue = django_filters.BooleanFilter(
+        label=_("已逾期"), method="filter_overdue", widget=AnyBooleanSelect
+    )
+    no_deadline = django_filters.BooleanFilter(
+        label=_("无时限"), method="filter_no_deadline", widget=AnyBooleanSelect
+    )
+    report_due = django_filters.BooleanFilter(
+        label=_("报告到期"), method="filter_report_due", widget=AnyBooleanSelect
+    )
     due_within = django_filters.NumberFilter(
         label=_("N天内到期"), method="filter_due_within", min_value=0
     )
     level = django_filters.ChoiceFilter(
-        label=_("层级"), field_name="inspection__level", choices=Level.choices
+        label=_("层级"),
+        field_name="inspection__level",
+        choices=Level.choices,
+        empty_label=ANY_LABEL,
     )
     inspection = django_filters.ModelChoiceFilter(
-        label=_("巡视巡察"), queryset=Inspection.objects.none()
+        label=_("巡视巡察"), queryset=Inspection.objects.none(), empty_label=ANY_LABEL
     )
-    organization = django_filters.NumberFilter(
-        label=_("党组织"), field_name="inspection__organization_id"
+    # Choices in the user's scope only (set in __init__): an organization outside it is an
+    # invalid filter, exactly like an inspection or unit outside it.
+    organization = django_filters.ModelChoiceFilter(
+        label=_("党组织"),
+        field_name="inspection__organization",
+        queryset=Organization.objects.none(),
+        empty_label=ANY_LABEL,
     )
     category = django_filters.ModelChoiceFilter(
-        label=_("问题类别"), queryset=Problem.objects.none(), method="filter_category"
+        label=_("问题类别"),
+        queryset=Problem.objects.none(),
+        method="filter_category",
+        empty_label=ANY_LABEL,
     )
     unit = django_filters.ModelChoiceFilter(
-        label=_("单位"), queryset=Unit.objects.none(), method="filter_unit"
+        label=_("单位"), queryset=Unit.objects.none(), method="filter_unit", empty_label=ANY_LABEL
     )
     q = django_filters.CharFilter(label=_("搜索"), method="filter_text")
     # Dashboard drill-downs: the exact owner (责任主体) a per-unit figure counts, a category by
@@ -90,7 +132,10 @@ class TaskFilterSet(django_filters.FilterSet):
         label=_("问题类别名称"), method="filter_category_title"
     )
     uncategorized = django_filters.BooleanFilter(
-        label=_("未分类"), field_name="problem__parent", lookup_expr="isnull"
+        label=_("未分类"),
+        field_name="problem__parent",
+        lookup_expr="isnull",
+        widget=AnyBooleanSelect,
     )
     as_of = django_filters.DateFilter(label=_("统计日期"), method="filter_as_of")
     # Ordering last: applied after every filter above. Absent = the caller's own order.
@@ -120,16 +165,15 @@ class TaskFilterSet(django_filters.FilterSet):
         # rules are judged on; statuses, owners and deadlines are today's.
         self.as_of_values = as_of_values
         self.task_fields = FIELDS
-        # Choices are limited to what the user may see (lists of inspections and units).
+        # Choices are limited to what the user may see (organizations, inspections, units).
         if access is not None:
             inspections = access.inspections().select_related("organization")
             self.filters["inspection"].queryset = inspections
+            self.filters["organization"].queryset = scope_organizations(access).order_by("name")
             self.filters["category"].queryset = Problem.objects.filter(
                 inspection__in=inspections, kind="category"
             )
-            self.filters["unit"].queryset = Unit.objects.filter(
-                organization__inspections__in=inspections
-            ).distinct()
+            self.filters["unit"].queryset = scope_units(access)
 
     def narrow_choices(self, access) -> None:
         """Render small choice lists, whatever the volume: organizations; the chosen
@@ -142,12 +186,15 @@ class TaskFilterSet(django_filters.FilterSet):
         form = self.form
         data = getattr(form, "cleaned_data", None) or {}
         inspection = data.get("inspection")
-        org_id = data.get("organization") or (inspection.organization_id if inspection else None)
-        organizations = Organization.objects.filter(
-            pk__in=access.inspections().values("organization_id")
-        ).order_by("name")
+        organization = data.get("organization")
+        # Only a validated (in-scope) organization or inspection narrows the lists: a typed-in
+        # organization id of someone else's never lists that organization's units.
+        org_id = organization.pk if organization else None
+        if org_id is None and inspection:
+            org_id = inspection.organization_id
+        organizations = scope_organizations(access).order_by("name")
         form.fields["organization"].widget = forms.Select(
-            choices=[("", "---------"), *organizations.values_list("pk", "name")]
+            choices=[("", ANY_LABEL), *organizations.values_list("pk", "name")]
         )
         chosen = {name: data.get(name) for name in ("inspection", "category", "unit")}
 
@@ -163,7 +210,7 @@ class TaskFilterSet(django_filters.FilterSet):
                 organization_id=org_id
             )
             fields["unit"].queryset = keep(
-                Unit.objects.filter(organization_id=org_id).order_by("name"), "unit"
+                scope_units(access).filter(organization_id=org_id).order_by("name"), "unit"
             )
         else:
             fields["inspection"].queryset = keep(

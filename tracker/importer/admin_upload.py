@@ -20,7 +20,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tracker.choices import NOTICE_STATUS_TO_TASK, TaskStatus
+from tracker.choices import (
+    DECLARED_LABELS,
+    DECLARED_OUTCOMES,
+    NOTICE_STATUS_TO_TASK,
+    TaskStatus,
+)
 from tracker.importer.loader import (
     DEFAULT_TASK_STATUS,
     content_sha256,
@@ -110,16 +115,48 @@ def _rows(nodes: list[ParsedProblem], depth: int = 0) -> list[PreviewRow]:
     return rows
 
 
+@dataclass
+class DeclaredFigure:
+    """One figure a notice states about itself, with its Chinese label (never the raw key)."""
+
+    label: str
+    value: str
+
+
+def _figure(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def declared_figures(declared: dict) -> tuple[list[DeclaredFigure], list[DeclaredFigure]]:
+    """The declared totals and the declared outcomes, in DECLARED_LABELS order."""
+    totals: list[DeclaredFigure] = []
+    outcomes: list[DeclaredFigure] = []
+    for key, label in DECLARED_LABELS.items():
+        if key in declared:
+            group = outcomes if key in DECLARED_OUTCOMES else totals
+            group.append(DeclaredFigure(str(label), _figure(declared[key])))
+    # A key the parser learns later and DECLARED_LABELS does not name yet: shown, labelled.
+    for key in sorted(set(declared) - set(DECLARED_LABELS)):
+        outcomes.append(DeclaredFigure(_("其他数字"), _figure(declared[key])))
+    return totals, outcomes
+
+
 def _preview_context(parsed: ParsedNotice, text: str) -> dict:
     sections = []
     for plan in plan_notice(parsed):
         section = plan.parsed
         declared = section.declared.get("problems")
+        totals, outcomes = declared_figures(section.declared)
         sections.append(
             {
                 "plan": plan,
                 "section": section,
-                "declared_items": sorted(section.declared.items()),
+                "declared_totals": totals,
+                "declared_outcomes": outcomes,
                 "gap": None if declared is None else declared - section.leaf_problems,
                 "rows": _rows(section.problems),
             }

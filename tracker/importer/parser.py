@@ -40,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from .numerals import CN_NUMERAL_CHARS, cn_to_int, parse_number
 from .text import (
     STATUS_WORDS_RE,
@@ -70,8 +72,26 @@ __all__ = [
 MAX_NOTICE_BYTES = 5 * 1024 * 1024
 
 
+def _(message: str) -> str:
+    """gettext for the messages users read (errors, warnings): Chinese source text, English in
+    the catalogue. The parser stays usable without Django settings (the benchmarks, a REPL):
+    then the source text is returned as it is."""
+    if not settings.configured:
+        return message
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a message for the catalogue (makemessages reads this name); translated by ``_``
+    where it is used."""
+    return message
+
+
 class NoticeParseError(ValueError):
-    """A notice that cannot be read; str() reads "name, line N: message"."""
+    """A notice that cannot be read; str() reads "name,第 N 行:message" (translated), naming
+    the file and, where that helps, the line."""
 
     def __init__(self, message: str, *, name: str | None = None, line: int | None = None):
         self.message = message
@@ -80,10 +100,22 @@ class NoticeParseError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = ", ".join(
-            part for part in (self.name, f"line {self.line}" if self.line else None) if part
-        )
-        return f"{where}: {self.message}" if where else self.message
+        values = {"name": self.name, "line": self.line, "message": self.message}
+        if self.name and self.line:
+            return _("%(name)s,第 %(line)s 行:%(message)s") % values
+        if self.name:
+            return _("%(name)s:%(message)s") % values
+        if self.line:
+            return _("第 %(line)s 行:%(message)s") % values
+        return self.message
+
+
+def _too_large(size: int, name: str) -> NoticeParseError:
+    return NoticeParseError(
+        _("文件有 %(size)s 字节,超过通报的上限 %(limit)s MB")
+        % {"size": f"{size:,}", "limit": MAX_NOTICE_BYTES // (1024 * 1024)},
+        name=name,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,13 +123,13 @@ class NoticeParseError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 _BINARY_MAGIC = (
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (perhaps a .docx)"),
-    (b"\xd0\xcf\x11\xe0", "an old Word/Excel document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
+    (b"%PDF", gettext_noop("PDF 文档")),
+    (b"PK\x03\x04", gettext_noop("ZIP 压缩包(可能是 .docx 文档)")),
+    (b"\xd0\xcf\x11\xe0", gettext_noop("旧版 Word/Excel 文档")),
+    (b"\x89PNG", gettext_noop("PNG 图片")),
+    (b"\xff\xd8\xff", gettext_noop("JPEG 图片")),
+    (b"GIF8", gettext_noop("GIF 图片")),
+    (b"\x1f\x8b", gettext_noop("gzip 压缩包")),
 )
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
@@ -113,36 +145,36 @@ def decode_notice(data: bytes, *, name: str) -> str:
     """
     size = len(data)
     if size > MAX_NOTICE_BYTES:
-        raise NoticeParseError(
-            f"file is {size:,} bytes, larger than the {MAX_NOTICE_BYTES // (1024 * 1024)} MB "
-            "limit for a notice",
-            name=name,
-        )
+        raise _too_large(size, name)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) and size % 2 == 0:
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise NoticeParseError(
-                f"UTF-16 text with undecodable bytes at byte {exc.start}", name=name
+                _("UTF-16 文本在第 %(pos)s 字节处有无法解码的字节") % {"pos": exc.start},
+                name=name,
             ) from None
         return _check_decoded(text, name)
     if not data.strip():
-        raise NoticeParseError("file is empty", name=name)
+        raise NoticeParseError(_("文件为空"), name=name)
     for magic, what in _BINARY_MAGIC:
         if data.startswith(magic):
-            raise NoticeParseError(f"not a text file: looks like {what}", name=name)
+            raise NoticeParseError(
+                _("不是文本文件:看起来是%(what)s") % {"what": _(what)}, name=name
+            )
     head = data[:65536]
     nul = head.find(b"\x00")
     if nul >= 0:
         raise NoticeParseError(
-            "not a text file: contains NUL bytes (binary content)",
+            _("不是文本文件:含有 NUL 字节(二进制内容)"),
             name=name,
             line=_line_of(data, nul),
         )
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls > max(8, len(head) // 20):
         raise NoticeParseError(
-            f"not a text file: {controls} control characters in the first {len(head)} bytes",
+            _("不是文本文件:前 %(size)s 字节中有 %(count)s 个控制字符")
+            % {"size": len(head), "count": controls},
             name=name,
         )
     if data.startswith(b"\xef\xbb\xbf"):
@@ -152,8 +184,8 @@ def decode_notice(data: bytes, *, name: str) -> str:
     except UnicodeDecodeError as utf8_err:
         if utf8_err.reason == "unexpected end of data" and utf8_err.end == len(data):
             raise NoticeParseError(
-                "appears truncated: the file ends inside a UTF-8 multibyte character "
-                f"(byte {utf8_err.start})",
+                _("文件似乎不完整:在一个 UTF-8 多字节字符中间结束(第 %(pos)s 字节)")
+                % {"pos": utf8_err.start},
                 name=name,
                 line=_line_of(data, utf8_err.start),
             ) from None
@@ -164,8 +196,8 @@ def decode_notice(data: bytes, *, name: str) -> str:
             # wrong in the encoding it is most likely written in.
             pos = max(utf8_err.start, gb_err.start)
             raise NoticeParseError(
-                f"cannot be decoded as UTF-8 or GB18030: invalid bytes {data[pos : pos + 4]!r} "
-                f"at byte {pos}",
+                _("无法按 UTF-8 或 GB18030 解码:第 %(pos)s 字节处有无效字节 %(bytes)s")
+                % {"pos": pos, "bytes": data[pos : pos + 4].hex(" ")},
                 name=name,
                 line=_line_of(data, pos),
             ) from None
@@ -175,9 +207,9 @@ def decode_notice(data: bytes, *, name: str) -> str:
 def _check_decoded(text: str, name: str) -> str:
     text = text.lstrip("\ufeff")
     if not text.strip() or not fold_width(text).strip():
-        raise NoticeParseError("file is empty", name=name)
+        raise NoticeParseError(_("文件为空"), name=name)
     if "\x00" in text:
-        raise NoticeParseError("not a text file: contains NUL characters", name=name)
+        raise NoticeParseError(_("不是文本文件:含有 NUL 字符"), name=name)
     return text
 
 
@@ -186,11 +218,7 @@ def read_notice(path: str | os.PathLike[str], *, name: str | None = None) -> str
     label = name or os.fspath(path)
     size = os.stat(path).st_size
     if size > MAX_NOTICE_BYTES:
-        raise NoticeParseError(
-            f"file is {size:,} bytes, larger than the {MAX_NOTICE_BYTES // (1024 * 1024)} MB "
-            "limit for a notice",
-            name=label,
-        )
+        raise _too_large(size, label)
     with open(path, "rb") as fh:
         data = fh.read(MAX_NOTICE_BYTES + 1)
     return decode_notice(data, name=label)
@@ -1908,8 +1936,10 @@ class _NoticeReader:
             org, aliases = self._organization(intro, notice.title)
             if not org:
                 raise NoticeParseError(
-                    "no inspected organization recognised (looked for 对…进行了巡视/巡察, "
-                    "a title naming the organization, and a signature)",
+                    _(
+                        "未能识别被巡视巡察的党组织(已查找“对…进行了巡视/巡察”、"
+                        "标题中的党组织名称和落款)"
+                    ),
                     name=self.name,
                 )
             insp = ParsedInspection(organization=org, aliases=aliases)
@@ -1936,8 +1966,10 @@ class _NoticeReader:
         if total == 0:
             first_line = content[0].no if content else None
             raise NoticeParseError(
-                "no problems recognised (expected numbered headings such as 一、/(一)/1., "
-                "问题: lines, 针对…问题 or 关于“…”问题的整改情况, or a table with a 问题 column)",
+                _(
+                    "未能识别出任何问题(应有 一、/(一)/1. 等编号标题、“问题:”行、“针对…问题”、"
+                    "“关于“…”问题的整改情况”,或带“问题”列的表格)"
+                ),
                 name=self.name,
                 line=first_line,
             )
@@ -1948,23 +1980,30 @@ class _NoticeReader:
         notice = self.notice
         for insp in notice.inspections:
             who = insp.organization if len(notice.inspections) > 1 else ""
-            prefix = f"{who}: " if who else ""
+            prefix = f"{who}:" if who else ""
             leaves = insp.leaf_problems
             declared = insp.declared.get("problems")
             if isinstance(declared, int) and declared != leaves:
-                notice.warnings.append(f"{prefix}declares {declared} problems, {leaves} published")
+                notice.warnings.append(
+                    prefix
+                    + _("通报声明问题 %(declared)s 个,公布了 %(published)s 个")
+                    % {"declared": declared, "published": leaves}
+                )
             counted = [
                 insp.declared.get(k) for k in ("completed", "basically_completed", "not_completed")
             ]
             numbers = [c for c in counted if isinstance(c, int)]
             if isinstance(declared, int) and len(numbers) == 3 and sum(numbers) != declared:
                 notice.warnings.append(
-                    f"{prefix}status totals add up to {sum(numbers)}, "
-                    f"not the {declared} problems declared"
+                    prefix
+                    + _("各完成情况合计 %(sum)s 个,与声明的问题数 %(declared)s 个不符")
+                    % {"sum": sum(numbers), "declared": declared}
                 )
             for leaf in insp.iter_leaves():
                 if not leaf.title:
-                    notice.warnings.append(f"{prefix}line {leaf.line}: problem without a title")
+                    notice.warnings.append(
+                        prefix + _("第 %(line)s 行:问题没有标题") % {"line": leaf.line}
+                    )
 
 
 _ALL_DONE_RE = re.compile(r"(?:已|均已)全部(?:完成整改|整改完成|整改到位|完成|办结|销号)")
@@ -2096,5 +2135,5 @@ def parse_notice(text: str, *, name: str = "<text>") -> ParsedNotice:
     can be recognised.
     """
     if not text or not text.strip():
-        raise NoticeParseError("notice is empty", name=name)
+        raise NoticeParseError(_("通报内容为空"), name=name)
     return _NoticeReader(text, name).read()

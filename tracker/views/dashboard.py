@@ -26,9 +26,9 @@ from django.utils.safestring import mark_safe
 
 from tracker import selectors
 from tracker.choices import DONE_STATUSES, Level, TaskStatus
-from tracker.filtersets import TaskFilterSet
+from tracker.filtersets import TaskFilterSet, scope_organizations, scope_units
 from tracker.lamps import LAMP_LABELS
-from tracker.models import Organization, Unit, local_today
+from tracker.models import local_today
 from tracker.permissions import Access, access_for
 
 # Parameters of the page itself, not of the scope: never carried into drill-down links.
@@ -189,22 +189,23 @@ def _chart_data(view: dict) -> dict:
 
 def _scope_choices(access: Access, request: HttpRequest) -> dict:
     """The scope chooser's options, small at any volume: organizations, then the chosen
-    organization's inspections and units (never every unit of a million-task install)."""
+    organization's inspections and units (never every unit of a million-task install).
+
+    Only what the user's scope holds: an organization id typed into the URL that is not among
+    the user's organizations lists nothing (never that organization's units)."""
     inspections = access.inspections()
-    organizations = list(
-        Organization.objects.filter(pk__in=inspections.values("organization_id"))
-        .order_by("name")
-        .values_list("pk", "name")
-    )
+    organizations = list(scope_organizations(access).order_by("name").values_list("pk", "name"))
     chosen = request.GET.get("organization", "")
     org_inspections, org_units = [], []
-    if chosen.isdigit():
+    org_id = int(chosen) if chosen.isdigit() else None
+    if org_id is not None and org_id in {pk for pk, _name in organizations}:
         org_inspections = [
             (i.pk, str(i))
-            for i in inspections.filter(organization_id=int(chosen)).select_related("organization")
+            for i in inspections.filter(organization_id=org_id).select_related("organization")
         ]
         org_units = list(
-            Unit.objects.filter(organization_id=int(chosen))
+            scope_units(access)
+            .filter(organization_id=org_id)
             .order_by("name")
             .values_list("pk", "name")
         )
