@@ -72,6 +72,13 @@ class LoginThrottleHandler(AxesDatabaseHandler):
         return count
 
 
+def attempted_username(request, credentials=None) -> str:
+    """The username a failure is counted for, cut to the length a username can have (150):
+    a 5,000-character one must be refused like any wrong login, not fail to be recorded."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    return str(source.get("username") or "")[:150]
+
+
 def client_address(request) -> str | None:
     """The address failures are counted for: REMOTE_ADDR, or behind ``TRUSTED_PROXIES`` reverse
     proxies the X-Forwarded-For entry the nearest of them appended (entries further left come

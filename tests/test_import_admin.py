@@ -93,7 +93,7 @@ def test_preview_shows_declared_totals_the_gap_and_warnings(admin_client):
     data = (SEEDS / "001_5c2e2c6e6d9d9ed6.txt").read_bytes()
     page = upload(admin_client, "001.txt", data).content.decode()
     assert "通报声明 31 个,相差 4 个" in page
-    assert "declares 31 problems, 27 published" in page
+    assert "通报声明问题 31 个,公布了 27 个" in page
     assert "基本完成" in page and "整改中" in page
 
 
@@ -106,10 +106,10 @@ def test_preview_of_an_already_imported_notice_says_so(admin_client):
 @pytest.mark.parametrize(
     ("data", "says"),
     [
-        (b"", "file is empty"),
-        (b"%PDF-1.7\n\x00\x01", "not a text file"),
-        (b"\n\n  \n", "file is empty"),
-        ("只有一句话,没有任何问题。".encode(), "no inspected organization recognised"),
+        (b"", "文件为空"),
+        (b"%PDF-1.7\n\x00\x01", "不是文本文件"),
+        (b"\n\n  \n", "文件为空"),
+        ("只有一句话,没有任何问题。".encode(), "未能识别被巡视巡察的党组织"),
     ],
 )
 def test_bad_uploads_are_shown_on_the_form_naming_the_file(admin_client, data, says):

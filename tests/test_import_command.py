@@ -162,11 +162,11 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         path.write_bytes(data)
         files[name] = (path, says)
 
-    make("empty.txt", b"  \n\r\n", "file is empty")
+    make("empty.txt", b"  \n\r\n", "文件为空")
     bad = SEED_001[:3000] + b"\xff\xfe\xfd\x80\x81" + SEED_001[3000:4000]
-    make("undecodable.txt", bad, "cannot be decoded as UTF-8 or GB18030")
-    make("binary.txt", b"%PDF-1.7\n" + os.urandom(2000), "not a text file")
-    make("nul.txt", SEED_001[:500] + b"\x00\x00\x00" + SEED_001[500:900], "contains NUL")
+    make("undecodable.txt", bad, "无法按 UTF-8 或 GB18030 解码")
+    make("binary.txt", b"%PDF-1.7\n" + os.urandom(2000), "不是文本文件")
+    make("nul.txt", SEED_001[:500] + b"\x00\x00\x00" + SEED_001[500:900], "含有 NUL")
     make(
         "no_problems.txt",
         (
@@ -174,14 +174,14 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
             "财政局党组进行了巡察。整改工作正在有序推进,现将有关情况通报如下。\n"
             "我局将继续抓好整改落实。\n中共海州县财政局党组\n2024年3月1日\n"
         ).encode(),
-        "no problems recognised",
+        "未能识别出任何问题",
     )
     cut = SEED_001.index("问题".encode()) + 1  # inside the first byte sequence of 题
-    make("truncated.txt", SEED_001[:cut], "truncated")
+    make("truncated.txt", SEED_001[:cut], "不完整")
     huge = tmp_path / "huge.txt"
     with open(huge, "wb") as fh:  # 50 MB, sparse: the command must refuse it before reading
         fh.truncate(50 * 1024 * 1024)
-    files["huge.txt"] = (huge, "larger than the 5 MB limit")
+    files["huge.txt"] = (huge, "超过通报的上限 5 MB")
     return files
 
 
@@ -214,7 +214,7 @@ def test_errors_name_the_line_where_it_helps(tmp_path: Path) -> None:
     with pytest.raises(CommandError):
         call_command("import_notices", str(path), stdout=io.StringIO(), stderr=err)
     line_no = SEED_001[:3000].count(b"\n") + 1
-    assert f"line {line_no}:" in err.getvalue()
+    assert f"第 {line_no} 行:" in err.getvalue()
 
 
 @pytest.mark.django_db
@@ -248,7 +248,7 @@ def test_from_a_shell_a_failure_is_a_non_zero_exit_and_no_traceback(tmp_path: Pa
     )  # fmt: skip
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert f"{bad}: file is empty" in done.stderr
+    assert f"{bad}:文件为空" in done.stderr
     assert "003_a1a0bbdb8131536f.txt: would import 10 problem(s)" in done.stdout
 
 

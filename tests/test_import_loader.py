@@ -103,7 +103,7 @@ def test_a_notice_becomes_an_inspection_a_problem_tree_and_one_task_per_leaf():
     notice = SourceNotice.objects.get()
     assert notice.published == datetime.date(2021, 7, 28)
     assert notice.sha256 == content_sha256(SEED_001.read_text(encoding="utf-8"))
-    assert "declares 31 problems, 27 published" in notice.warnings
+    assert "通报声明问题 31 个,公布了 27 个" in notice.warnings
 
 
 def test_an_inspection_without_a_feedback_date_gives_tasks_with_no_deadline():

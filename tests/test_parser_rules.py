@@ -357,7 +357,7 @@ def test_outcomes_and_completion_rate() -> None:
 
 def test_warns_when_fewer_problems_are_published_than_declared() -> None:
     text = INTRO + "\n反馈的3个问题已全部完成整改。\n1.针对“公车私用”问题。\n"
-    assert parse_notice(text).warnings == ["declares 3 problems, 1 published"]
+    assert parse_notice(text).warnings == ["通报声明问题 3 个,公布了 1 个"]
 
 
 def test_chinese_numerals() -> None:
@@ -396,15 +396,15 @@ def test_org_name_helpers() -> None:
 
 def test_empty_file() -> None:
     for data in (b"", b"  \r\n\t\n", "\u3000\n".encode()):
-        with pytest.raises(NoticeParseError, match="empty") as err:
+        with pytest.raises(NoticeParseError, match="文件为空") as err:
             decode_notice(data, name="seeds/x.txt")
-        assert str(err.value).startswith("seeds/x.txt: ")
+        assert str(err.value).startswith("seeds/x.txt:")
 
 
 def test_binary_content() -> None:
     with pytest.raises(NoticeParseError, match="NUL"):
         decode_notice(b"abc\x00\x01\x02" * 10, name="x.bin")
-    with pytest.raises(NoticeParseError, match="control characters"):
+    with pytest.raises(NoticeParseError, match="控制字符"):
         decode_notice(bytes(range(1, 9)) * 50, name="x.bin")
     with pytest.raises(NoticeParseError, match="PDF"):
         decode_notice(b"%PDF-1.7\n...", name="x.pdf")
@@ -412,25 +412,25 @@ def test_binary_content() -> None:
 
 def test_undecodable_bytes_say_where() -> None:
     data = "第一行\n第二行\n".encode() + b"\xff\xfe\xfd\x80 tail"
-    with pytest.raises(NoticeParseError, match=r"byte \d+") as err:
+    with pytest.raises(NoticeParseError, match=r"第 \d+ 字节") as err:
         decode_notice(data, name="seeds/bad.txt")
-    assert "seeds/bad.txt, line 3:" in str(err.value)
+    assert "seeds/bad.txt,第 3 行:" in str(err.value)
 
 
 def test_oversize_is_refused_before_parsing(tmp_path: Path) -> None:
-    with pytest.raises(NoticeParseError, match="larger than"):
+    with pytest.raises(NoticeParseError, match="超过通报的上限"):
         decode_notice(b"a" * (MAX_NOTICE_BYTES + 1), name="big.txt")
     big = tmp_path / "big.txt"
     with big.open("wb") as fh:  # a sparse 50 MB file: read_notice must not read it
         fh.seek(50 * 1024 * 1024)
         fh.write(b"\n")
-    with pytest.raises(NoticeParseError, match="larger than"):
+    with pytest.raises(NoticeParseError, match="超过通报的上限"):
         read_notice(big)
 
 
 def test_truncated_utf8() -> None:
     data = "巡察整改进展情况".encode()[:-1]
-    with pytest.raises(NoticeParseError, match="appears truncated"):
+    with pytest.raises(NoticeParseError, match="不完整"):
         decode_notice(data, name="cut.txt")
 
 
@@ -443,18 +443,18 @@ def test_utf8_bom_and_gb18030_decode() -> None:
 
 
 def test_no_problems_names_the_file() -> None:
-    with pytest.raises(NoticeParseError, match="no problems recognised") as err:
+    with pytest.raises(NoticeParseError, match="未能识别出任何问题") as err:
         parse_notice(INTRO + "\n我们将继续努力。\n", name="seeds/none.txt")
     assert str(err.value).startswith("seeds/none.txt")
 
 
 def test_no_organization_names_the_file() -> None:
-    with pytest.raises(NoticeParseError, match="no inspected organization") as err:
+    with pytest.raises(NoticeParseError, match="未能识别被巡视巡察的党组织") as err:
         parse_notice("现将整改情况公布如下。\n1.针对“公车私用”问题。\n", name="seeds/anon.txt")
-    assert str(err.value).startswith("seeds/anon.txt: ")
+    assert str(err.value).startswith("seeds/anon.txt:")
 
 
 def test_error_message_format() -> None:
-    assert str(NoticeParseError("bad", name="seeds/x.txt", line=12)) == "seeds/x.txt, line 12: bad"
-    assert str(NoticeParseError("bad", line=3)) == "line 3: bad"
+    assert str(NoticeParseError("bad", name="seeds/x.txt", line=12)) == "seeds/x.txt,第 12 行:bad"
+    assert str(NoticeParseError("bad", line=3)) == "第 3 行:bad"
     assert str(NoticeParseError("bad")) == "bad"

@@ -48,7 +48,7 @@ def test_seed_totals_after_importing_all_five() -> None:
 
 def test_seed_001_warns_about_unpublished_problems() -> None:
     notice = parse_notice(read_notice(ROOT / "seeds" / "001_5c2e2c6e6d9d9ed6.txt"))
-    assert "declares 31 problems, 27 published" in notice.warnings
+    assert "通报声明问题 31 个,公布了 27 个" in notice.warnings
 
 
 def test_seed_details_and_measures_are_kept() -> None:

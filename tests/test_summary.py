@@ -7,6 +7,7 @@ import json
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from tests import factories
@@ -21,6 +22,7 @@ def summary(*args) -> dict:
     return json.loads(out.getvalue())
 
 
+@time_machine.travel(datetime.datetime(2026, 11, 20, 9, tzinfo=datetime.UTC), tick=False)
 def test_summary_counts_per_inspection_and_in_total(org, finance):
     inspection = factories.make_inspection(org, feedback=datetime.date(2026, 9, 1))
     inspection.declared = {"problems": 5, "completed": 1}
@@ -33,7 +35,7 @@ def test_summary_counts_per_inspection_and_in_total(org, finance):
     )
     factories.make_task(other)
 
-    data = summary("--date", "2026-11-22")
+    data = summary("--date", "2026-11-22")  # a later day: the tasks as they stand
 
     assert data["totals"] == {"inspections": 2, "tasks": 4, "overdue": 1, "no_deadline": 1}
     rows = {row["organization"]: row for row in data["inspections"]}
