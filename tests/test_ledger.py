@@ -274,3 +274,20 @@ def test_deadline_cells_accept_the_usual_spellings(text, expected):
 def test_bad_dates_are_refused(text):
     with pytest.raises(ValueError):
         ledger.parse_date(text)
+
+
+def test_a_ledger_naming_more_tasks_than_one_query_takes_is_read_in_chunks(
+    client, carol, tasks, monkeypatch
+):
+    # PostgreSQL takes at most 65,535 parameters in one statement; a 100,000-row ledger names
+    # more tasks than that. With chunks of two, three tasks need two chunks of every query.
+    data = edit(export(client, carol), {(2, "整改状态"): "已完成", (4, "进展情况"): "已整改"})
+    monkeypatch.setattr(ledger, "QUERY_CHUNK", 2)
+    preview = upload(client, carol, data).context["preview"]
+    assert preview.errors == []
+    assert [(r.number, [c.column for c in r.changes]) for r in preview.changed] == [
+        (2, ["整改状态"]),
+        (4, ["进展情况"]),
+    ]
+    assert ledger.apply(access_for(carol), ledger.read_ledger(data), "台账.xlsx") == 2
+    assert Task.objects.get(pk=tasks[2].pk).progress == "已整改"

@@ -36,11 +36,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tracker import actions
+from tracker import actions, spreadsheet
 from tracker.choices import EventSource, TaskStatus, TaskType
 from tracker.models import Task, TaskEvent, Unit, local_today
 from tracker.permissions import ACTION_RULES, Access
@@ -66,6 +66,9 @@ HEADERS = [
 ]
 UNIT_SEPARATORS = re.compile(r"[、,,;;\n]+")
 EXPORT_CHUNK = 2000
+# Ids per query when an upload's tasks are read: PostgreSQL takes at most 65,535 parameters in a
+# statement, and a 100,000-row ledger names more tasks than that.
+QUERY_CHUNK = 5000
 
 
 class LedgerError(Exception):
@@ -151,6 +154,7 @@ def export_xlsx(tasks: QuerySet[Task], today: datetime.date | None = None) -> by
         row = []
         for value in values:
             cell = WriteOnlyCell(sheet, value=value)
+            spreadsheet.text_cell(cell)  # text stays text: never a formula
             if isinstance(value, datetime.date):
                 cell.number_format = "yyyy-mm-dd"
             elif isinstance(value, str) and "\n" in value:
@@ -180,7 +184,11 @@ def export_csv(tasks: QuerySet[Task], today: datetime.date | None = None) -> Ite
     for values in ledger_rows(tasks, today):
         yield writer.writerow(
             [
-                "" if v is None else v.isoformat() if isinstance(v, datetime.date) else v
+                ""
+                if v is None
+                else v.isoformat()
+                if isinstance(v, datetime.date)
+                else spreadsheet.csv_cell(v)  # formula-like text gets a leading quote
                 for v in values
             ]
         ).encode()
@@ -198,10 +206,19 @@ class SheetRow:
     values: dict[str, object]
 
 
-def read_ledger(data: bytes) -> list[SheetRow]:
-    """The data rows of the first sheet whose header row names the task number column."""
+def read_ledger(data: bytes, name: str = "") -> list[SheetRow]:
+    """The data rows of the first sheet whose header row names the task number column.
+
+    The file (uploaded as ``name``) is first held to the configured bounds on what it unpacks to
+    (``tracker.spreadsheet.check_xlsx``), before openpyxl parses any of it."""
     from openpyxl import load_workbook
 
+    try:
+        spreadsheet.check_xlsx(data, name or _("台账"))
+    except spreadsheet.NotXlsx as exc:
+        raise LedgerError(_("无法读取文件,请上传导出的 Excel(.xlsx)台账。")) from exc
+    except spreadsheet.SpreadsheetRefused as exc:
+        raise LedgerError(str(exc)) from exc
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several kinds for a file that is not XLSX
@@ -406,7 +423,8 @@ def _labels(choices) -> dict[str, str]:
 
 
 def _text(value: object) -> str:
-    return "" if value is None else str(value).replace("\r\n", "\n").strip()
+    # A lone CR comes back from XLSX as LF (XML normalizes line ends), so both read as LF.
+    return "" if value is None else str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _unit_list(value: object) -> list[str]:
@@ -440,8 +458,11 @@ class _Permits:
         if method is None:  # "admin", or a rule without a queryset: ask for the one task
             return self.access.may(rule, task)
         if rule not in self._allowed:
-            qs = getattr(self.access, method)().filter(pk__in=list(self.tasks))
-            self._allowed[rule] = set(qs.values_list("pk", flat=True))
+            allowed: set[int] = set()
+            for chunk in _chunks(list(self.tasks)):
+                qs = getattr(self.access, method)().filter(pk__in=chunk)
+                allowed.update(qs.values_list("pk", flat=True))
+            self._allowed[rule] = allowed
         return task.pk in self._allowed[rule]
 
 
@@ -457,7 +478,7 @@ class _Units:
     def resolve(self, task: Task, name: str, out: RowPreview) -> Unit | None:
         """The unit a row gives ``task`` by name, or None with the row error naming it."""
         candidates = self.by_name.get(name, [])
-        org_id = task.inspection.organization_id
+        org_id = task.ledger_org_id  # annotated by _load_tasks
         unit = next((u for u in candidates if u.organization_id == org_id), None)
         if unit is None:
             if candidates:
@@ -471,16 +492,51 @@ class _Units:
         return unit
 
 
+def _chunks(ids: list[int], size: int | None = None) -> Iterator[list[int]]:
+    size = size or QUERY_CHUNK
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _load_tasks(access: Access, ids: Iterable[int | None]) -> dict[int, Task]:
+    """The named tasks in the user's scope with what comparing a row needs, two queries per
+    chunk of ids plus one for their units. Each unit is one object shared by its tasks (set as
+    the owner / lead unit, and in ``task.ledger_responsible``), and the problem's title and the
+    organization are annotated (``ledger_title``, ``ledger_org_id``): a 100,000-row upload then
+    builds 100,000 task objects, not half a million."""
+    wanted = sorted({i for i in ids if i is not None})
+    tasks: dict[int, Task] = {}
+    responsible: dict[int, list[int]] = {}
+    through = Task.responsible_units.through
+    for chunk in _chunks(wanted):
+        qs = access.tasks().filter(pk__in=chunk)
+        qs = qs.annotate(
+            ledger_org_id=F("inspection__organization_id"), ledger_title=F("problem__title")
+        )
+        tasks.update((t.pk, t) for t in qs)
+        links = through.objects.filter(task_id__in=[i for i in chunk if i in tasks])
+        for task_id, unit_id in links.values_list("task_id", "unit_id"):
+            responsible.setdefault(task_id, []).append(unit_id)
+    unit_ids = {t.owner_unit_id for t in tasks.values()}
+    unit_ids |= {t.lead_unit_id for t in tasks.values() if t.lead_unit_id}
+    unit_ids |= {u for units in responsible.values() for u in units}
+    units = Unit.objects.in_bulk(sorted(unit_ids)) if unit_ids else {}
+    owner_field, lead_field = Task.owner_unit.field, Task.lead_unit.field
+    for task in tasks.values():
+        owner_field.set_cached_value(task, units[task.owner_unit_id])
+        lead_field.set_cached_value(task, units.get(task.lead_unit_id))
+        # In the order the export lists them (Unit's ordering; a task's units share an org).
+        task.ledger_responsible = sorted(
+            (units[u] for u in responsible.get(task.pk, [])), key=lambda u: u.name
+        )
+    return tasks
+
+
 def preview(access: Access, rows: list[SheetRow]) -> Preview:
-    """Compare each row with its task; a fixed number of queries whatever the row count."""
+    """Compare each row with its task; a fixed number of queries per chunk of QUERY_CHUNK
+    tasks, whatever the changes."""
     ids = {r.number: _parse_id(r.values.get(ID_HEADER)) for r in rows}
-    tasks = {
-        t.pk: t
-        for t in access.tasks()
-        .filter(pk__in=[i for i in ids.values() if i is not None])
-        .select_related("owner_unit", "lead_unit", "inspection", "problem")
-        .prefetch_related("responsible_units")
-    }
+    tasks = _load_tasks(access, ids.values())
     names: set[str] = set()
     for row in rows:
         if ids[row.number] in tasks:
@@ -503,7 +559,7 @@ def preview(access: Access, rows: list[SheetRow]) -> Preview:
                 _("任务编号“%s”不存在或不在您的权限范围内") % _text(row.values.get(ID_HEADER))
             )
             continue
-        out.title = task.problem.title
+        out.title = task.ledger_title
         if task_id in seen:
             out.errors.append(_("任务编号重复出现"))
             continue
@@ -556,19 +612,19 @@ def _judge(task: Task, candidates: list[Change], out: RowPreview, permits: _Perm
 
 def _explain_conflicts(conflicted: list[tuple[RowPreview, Task]]) -> None:
     """Flag rows whose task changed since the export, naming who changed it last and when (the
-    latest event, as ``actions.StaleTask`` does); two queries for all of them."""
+    latest event, as ``actions.StaleTask`` does); two queries per chunk of them."""
     if not conflicted:
         return
-    last_ids = (
-        TaskEvent.objects.filter(task_id__in=[t.pk for _row, t in conflicted])
-        .values("task_id")
-        .annotate(last=Max("id"))
-        .values_list("last", flat=True)
-    )
-    last = {
-        e.task_id: e
-        for e in TaskEvent.objects.filter(pk__in=list(last_ids)).select_related("actor")
-    }
+    last = {}
+    for chunk in _chunks([t.pk for _row, t in conflicted]):
+        last_ids = (
+            TaskEvent.objects.filter(task_id__in=chunk)
+            .values("task_id")
+            .annotate(last=Max("id"))
+            .values_list("last", flat=True)
+        )
+        events = TaskEvent.objects.filter(pk__in=list(last_ids)).select_related("actor")
+        last.update((e.task_id, e) for e in events)
     for out, task in conflicted:
         event = last.get(task.pk)
         who = (event.actor or event.get_source_display()) if event else "?"
@@ -679,7 +735,7 @@ def _compare_units(
                     label=_("责任主体"),
                 )
             )
-    current = list(task.responsible_units.all())
+    current = list(task.ledger_responsible)  # set by _load_tasks
     # The export lists the owner once, first; a responsible unit that is also the owner (old or
     # new) is not a difference.
     skip = {task.owner_unit.name, owner_name}
@@ -749,7 +805,9 @@ def apply(
     actor = actions.Actor.of(
         access.user, source=EventSource.LEDGER, ref=f"ledger:{name}", access=access
     )
-    tasks = Task.objects.in_bulk([r.task_id for r in result.changed])
+    tasks: dict[int, Task] = {}
+    for chunk in _chunks([r.task_id for r in result.changed]):
+        tasks.update(Task.objects.in_bulk(chunk))
     applied = 0
     for row in result.changed:
         task = tasks[row.task_id]

@@ -49,7 +49,10 @@ class LedgerUploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(gettext_lazy("文件过大"))
+            raise forms.ValidationError(
+                _("文件“%(name)s”超过 %(limit)s MB 的上限,未导入。")
+                % {"name": upload.name, "limit": MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
         if not upload.name.lower().endswith(".xlsx"):
             raise forms.ValidationError(gettext_lazy("请上传 .xlsx 格式的台账"))
         return upload
@@ -59,8 +62,12 @@ class LedgerUploadForm(forms.Form):
 def ledger_export(request: HttpRequest) -> HttpResponse:
     """The tasks of the current filter (the dashboard's or the task list's), as XLSX or CSV."""
     access = access_for(request)
+    if not access.may_see_dashboard:  # no role, no ledger: 404 as the dashboard answers
+        raise Http404("No ledger for this user.")
     filterset = TaskFilterSet(request.GET or None, queryset=access.tasks(), access=access)
-    tasks = filterset.qs
+    # An invalid filter (a value outside the scope) exports nothing, as the task list lists none.
+    invalid = filterset.is_bound and not filterset.is_valid()
+    tasks = filterset.queryset.none() if invalid else filterset.qs
     today = filterset.today()
     stamp = today.strftime("%Y%m%d")
     if request.GET.get("fmt") == "csv":
@@ -88,7 +95,8 @@ def ledger_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
-            rows = ledger.read_ledger(data)
+            # Refused before it is parsed if it unpacks past the configured bounds.
+            rows = ledger.read_ledger(data, Path(upload.name).name)
         except ledger.LedgerError as exc:
             form.add_error("file", str(exc))
         else:
@@ -122,7 +130,7 @@ def ledger_confirm(request: HttpRequest) -> HttpResponse:
         return redirect("tracker:ledger_upload")
     path = _upload_dir() / f"{pending['token']}.xlsx"
     try:
-        rows = ledger.read_ledger(path.read_bytes())
+        rows = ledger.read_ledger(path.read_bytes(), pending["name"])
         versions = {int(k): v for k, v in pending.get("versions", {}).items()}
         # A pending upload without a digest (previewed before the digest existed) never matches.
         applied = ledger.apply(
