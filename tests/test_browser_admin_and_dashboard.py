@@ -27,7 +27,7 @@ from django.core.cache import cache
 from tests import factories
 from tests.browser import ARTIFACTS, log_in
 from tests.conftest import PASSWORD
-from tracker.choices import TaskStatus, TaskType
+from tracker.choices import DECLARED_LABELS, TaskStatus, TaskType
 from tracker.models import Inspection, SourceNotice, Task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -129,7 +129,10 @@ def test_admin_imports_a_gb18030_notice_through_preview_and_confirm(
             strict=True,
         )
     )
-    assert shown == {key: str(value) for key, value in section["declared"].items()}
+    # each declared figure under its Chinese label, never its raw key
+    assert shown == {
+        str(DECLARED_LABELS[key]): str(value) for key, value in section["declared"].items()
+    }
     tree = page.locator("table.notice-tree tbody tr")
     categories = [p for p in section["problems"] if p.get("kind") == "category"]
     assert tree.locator("td.category").count() == len(categories)
