@@ -467,3 +467,46 @@ def test_another_units_clerk_reaches_none_of_financess_rows(
     assert snapshot(fresh_task) == before
     assert TaskEvent.objects.count() == events + 1
     assert Task.objects.get(pk=planning_task.pk).status == TaskStatus.BASICALLY_COMPLETED
+
+
+# --- the ledger in English ---------------------------------------------------------------------
+
+
+def test_an_english_export_has_english_headers_and_reads_back_in_either_language(
+    client, carol, fresh_task
+):
+    # Given carol works in English and exports the ledger
+    client.cookies["django_language"] = "en"
+    data = export(client, carol)
+    headers = sheet_rows(data)[0]
+    assert {"Problem", "Deadline", "Status", "Task ID", "Version"} <= set(headers)
+    assert not any("\u4e00" <= ch <= "\u9fff" for h in headers for ch in str(h))
+    # When she edits the status in English and uploads it with the UI back in Chinese
+    rows = sheet_rows(data)
+    row = next(i for i, r in enumerate(rows, 1) if r[headers.index("Task ID")] == fresh_task.pk)
+    edited = edit_english(data, {(row, "Status"): "In progress"})
+    client.cookies["django_language"] = "zh-hans"
+    preview = upload(client, carol, edited)
+    assert preview.status_code == 200
+    confirm(client, preview)
+    # Then the change is read from the English file
+    fresh_task.refresh_from_db()
+    assert fresh_task.status == TaskStatus.IN_PROGRESS
+    # and an unedited English export changes nothing
+    before = snapshot(fresh_task)
+    client.cookies["django_language"] = "en"
+    again = upload(client, carol, export(client, carol))
+    confirm(client, again)
+    assert snapshot(fresh_task) == before
+
+
+def edit_english(data: bytes, changes: dict[tuple[int, str], object]) -> bytes:
+    """``edit`` for a sheet whose headers are in English."""
+    workbook = load_workbook(io.BytesIO(data))
+    sheet = workbook.active
+    headers = [c.value for c in sheet[1]]
+    for (row, header), value in changes.items():
+        sheet.cell(row=row, column=headers.index(header) + 1, value=value)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

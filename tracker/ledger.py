@@ -35,10 +35,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tracker import actions, spreadsheet
 from tracker.choices import EventSource, TaskStatus, TaskType
@@ -64,6 +66,25 @@ HEADERS = [
     ID_HEADER,
     VERSION_HEADER,
 ]
+# What the header cells say, in the reader's language; HEADERS stay the keys rows are read by,
+# and an upload is read whichever language its headers were exported in (_header_keys).
+HEADER_LABELS = {
+    "序号": gettext_lazy("序号"),
+    "问题类别": gettext_lazy("问题类别"),
+    "问题": gettext_lazy("问题"),
+    "整改措施": gettext_lazy("整改措施"),
+    "牵头领导": gettext_lazy("牵头领导"),
+    "牵头单位": gettext_lazy("牵头单位"),
+    "责任单位": gettext_lazy("责任单位"),
+    "整改时限": gettext_lazy("整改时限"),
+    "整改类型": gettext_lazy("整改类型"),
+    "整改状态": gettext_lazy("整改状态"),
+    "进展情况": gettext_lazy("进展情况"),
+    "是否逾期": gettext_lazy("是否逾期"),
+    "销号时间": gettext_lazy("销号时间"),
+    ID_HEADER: gettext_lazy("任务编号"),
+    VERSION_HEADER: gettext_lazy("版本"),
+}
 UNIT_SEPARATORS = re.compile(r"[、,,;;\n]+")
 EXPORT_CHUNK = 2000
 # Ids per query when an upload's tasks are read: PostgreSQL takes at most 65,535 parameters in a
@@ -145,7 +166,7 @@ def export_xlsx(tasks: QuerySet[Task], today: datetime.date | None = None) -> by
     bold = Font(bold=True)
     header = []
     for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
+        cell = WriteOnlyCell(sheet, value=str(HEADER_LABELS[title]))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
@@ -180,7 +201,7 @@ class _Echo:
 def export_csv(tasks: QuerySet[Task], today: datetime.date | None = None) -> Iterator[bytes]:
     """CSV chunks, the first starting with a UTF-8 BOM (Excel then reads it as UTF-8)."""
     writer = csv.writer(_Echo())
-    yield ("\ufeff" + writer.writerow(HEADERS)).encode()
+    yield ("\ufeff" + writer.writerow([str(HEADER_LABELS[h]) for h in HEADERS])).encode()
     for values in ledger_rows(tasks, today):
         yield writer.writerow(
             [
@@ -226,15 +247,31 @@ def read_ledger(data: bytes, name: str = "") -> list[SheetRow]:
     try:
         for sheet in workbook.worksheets:
             rows = sheet.iter_rows(values_only=True)
+            keys = _header_keys()
             for header_number, header in enumerate(rows, start=1):
                 names = [str(c).strip() if c is not None else "" for c in header]
+                names = [keys.get(n, n) for n in names]
                 if ID_HEADER in names:
                     return _data_rows(names, rows, header_number)
                 if header_number >= 10:  # the header sits at the top; stop looking
                     break
     finally:
         workbook.close()
-    raise LedgerError(_("未找到表头“%s”列,请使用本系统导出的台账。") % ID_HEADER)
+    raise LedgerError(_("未找到表头“%s”列,请使用本系统导出的台账。") % HEADER_LABELS[ID_HEADER])
+
+
+def _in_every_language(text) -> set[str]:
+    """``text`` (a lazy translation) as each of the site's languages says it."""
+    said = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            said.add(str(text))
+    return said
+
+
+def _header_keys() -> dict[str, str]:
+    """Header cell text in any of the site's languages → the header key."""
+    return {said: key for key, label in HEADER_LABELS.items() for said in _in_every_language(label)}
 
 
 def _data_rows(names: list[str], rows: Iterable[tuple], header_number: int) -> list[SheetRow]:
@@ -414,10 +451,11 @@ def parse_date(value: object) -> datetime.date | None:
 
 
 def _labels(choices) -> dict[str, str]:
-    """Label (as exported, or the code) → code."""
+    """Label (as exported in any of the site's languages, or the code) → code."""
     mapping = {}
     for value, label in choices.choices:
-        mapping[str(label)] = value
+        for said in _in_every_language(label):
+            mapping[said] = value
         mapping[value] = value
     return mapping
 
