@@ -322,7 +322,7 @@ RECTIFY = {
     # Spreadsheet uploads (the ledger): refused before they are parsed when what they unpack to
     # is past these bounds (uncompressed bytes in all and per zip member, rows, columns, cell
     # length; Excel's own cell limit is 32,767 characters). tracker/spreadsheet.py checks them.
-    "XLSX_MAX_UNCOMPRESSED_BYTES": env_int("XLSX_MAX_UNCOMPRESSED_MB", 50) * 1024 * 1024,
+    "XLSX_MAX_UNCOMPRESSED_BYTES": env_int("XLSX_MAX_UNCOMPRESSED_MB", 150) * 1024 * 1024,
     "XLSX_MAX_ROWS": env_int("XLSX_MAX_ROWS", 200_000),
     "XLSX_MAX_COLUMNS": env_int("XLSX_MAX_COLUMNS", 50),
     "XLSX_MAX_CELL_CHARS": env_int("XLSX_MAX_CELL_CHARS", 32767),

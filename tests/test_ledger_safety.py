@@ -214,7 +214,7 @@ def test_a_shared_string_bomb_is_refused_before_it_is_unpacked(client, carol, fi
         tracemalloc.stop()
     rss_growth_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     assert response.status_code == 200
-    assert "文件“炸弹.xlsx”解压后超过 50 MB 的上限,未导入。" in response.content.decode()
+    assert "文件“炸弹.xlsx”解压后超过 150 MB 的上限,未导入。" in response.content.decode()
     assert "preview" not in response.context
     assert peak < 50 * 1024 * 1024
     assert rss_growth_kb < 100 * 1024
