@@ -107,7 +107,7 @@ def test_preview_of_an_already_imported_notice_says_so(admin_client):
     ("data", "says"),
     [
         (b"", "文件为空"),
-        (b"%PDF-1.7\n\x00\x01", "不是文本文件"),
+        (b"%PDF-1.7\n\x00\x01", "无法读取 PDF 文档"),
         (b"\n\n  \n", "文件为空"),
         ("只有一句话,没有任何问题。".encode(), "未能识别被巡视巡察的党组织"),
     ],

@@ -165,7 +165,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     make("empty.txt", b"  \n\r\n", "文件为空")
     bad = SEED_001[:3000] + b"\xff\xfe\xfd\x80\x81" + SEED_001[3000:4000]
     make("undecodable.txt", bad, "无法按 UTF-8 或 GB18030 解码")
-    make("binary.txt", b"%PDF-1.7\n" + os.urandom(2000), "不是文本文件")
+    make("binary.txt", b"%PDF-1.7\n" + os.urandom(2000), "无法读取 PDF 文档")
     make("nul.txt", SEED_001[:500] + b"\x00\x00\x00" + SEED_001[500:900], "含有 NUL")
     make(
         "no_problems.txt",

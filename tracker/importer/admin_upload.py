@@ -58,7 +58,9 @@ class NoticeUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("通报文件"),
         allow_empty_file=True,  # the decoder says "<name>: file is empty", naming the file
-        help_text=gettext_lazy("纯文本(.txt),UTF-8 或 GB18030/GBK 编码,不超过 5 MB"),
+        help_text=gettext_lazy(
+            "纯文本(.txt,UTF-8 或 GB18030/GBK 编码)、Word(.docx)或有文字层的 PDF,不超过 5 MB"
+        ),
     )
 
     def clean_file(self):

@@ -139,7 +139,8 @@ def _line_of(data: bytes, pos: int) -> int:
 
 
 def decode_notice(data: bytes, *, name: str) -> str:
-    """Decode a notice file: UTF-8 (with or without BOM), else GB18030 (covers GBK/GB2312).
+    """Decode a notice file: UTF-8 (with or without BOM), else GB18030 (covers GBK/GB2312); a
+    Word (.docx) or PDF notice is read for its text (``tracker.importer.documents``).
 
     Raises NoticeParseError for oversize, empty, binary, undecodable and truncated input.
     """
@@ -157,6 +158,17 @@ def decode_notice(data: bytes, *, name: str) -> str:
         return _check_decoded(text, name)
     if not data.strip():
         raise NoticeParseError(_("文件为空"), name=name)
+    from tracker.importer import documents  # Word and PDF notices: their text, same parser
+
+    for looks_like, read in (
+        (documents.is_docx, documents.docx_text),
+        (documents.is_pdf, documents.pdf_text),
+    ):
+        if looks_like(data):
+            try:
+                return _check_decoded(read(data), name)
+            except documents.DocumentError as exc:
+                raise NoticeParseError(str(exc), name=name) from None
     for magic, what in _BINARY_MAGIC:
         if data.startswith(magic):
             raise NoticeParseError(

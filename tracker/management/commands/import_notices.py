@@ -1,6 +1,7 @@
 """``manage.py import_notices PATH... [--dry-run] [--json]``: import published progress notices.
 
-PATH is a notice file or a folder (its ``.txt`` files, recursively, in name order). Each notice
+PATH is a notice file (.txt, .docx or a PDF with a text layer) or a folder (its notice files,
+recursively, in name order). Each notice
 is imported in its own transaction; a file that fails is reported on one line naming it (and the
 line, where that helps) and the others still import. The exit code is 1 when any file failed.
 
@@ -22,16 +23,21 @@ from tracker.importer.loader import ImportResult, import_parsed
 from tracker.importer.parser import NoticeParseError, parse_notice, read_notice
 
 
+NOTICE_SUFFIXES = (".txt", ".docx", ".pdf")
+
+
 def collect_paths(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to import (folders expanded to their .txt files) and paths that do not exist."""
+    """Files to import (folders expanded to their notice files) and paths that do not exist."""
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in NOTICE_SUFFIXES
+            )
             if not found:
-                missing.append((raw, "folder holds no .txt files"))
+                missing.append((raw, "folder holds no .txt, .docx or .pdf files"))
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -66,7 +72,7 @@ class _Progress:
 
 
 class Command(BaseCommand):
-    help = "Import published rectification-progress notices (.txt files or folders of them)."
+    help = "Import published rectification-progress notices (.txt, .docx or PDF files, or folders)."
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="notice files or folders")
