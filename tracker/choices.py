@@ -108,6 +108,7 @@ class EventSource(models.TextChoices):
     ADMIN = "admin", _("管理后台")
     IMPORT = "import", _("通报导入")
     LEDGER = "ledger", _("台账导入")
+    PLAN = "plan", _("方案导入")
     SWEEP = "sweep", _("提醒巡检")
     SYSTEM = "system", _("系统")
 

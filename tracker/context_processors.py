@@ -9,7 +9,7 @@ from tracker.permissions import access_for
 
 
 def navigation(request: HttpRequest) -> dict:
-    """Whether the top bar links the dashboard and the ledger upload (read lazily: the request's
+    """Whether the top bar links the dashboard, the ledger and the plan upload (read lazily: the request's
     Access is usually loaded by the view already)."""
 
     def allowed(name: str) -> SimpleLazyObject:
@@ -20,4 +20,5 @@ def navigation(request: HttpRequest) -> dict:
     return {
         "nav_dashboard": allowed("may_see_dashboard"),
         "nav_ledger_upload": allowed("may_upload_ledger"),
+        "nav_plan_upload": allowed("is_supervisor"),
     }

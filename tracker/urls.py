@@ -34,5 +34,23 @@ urlpatterns += [
     path("ledger/confirm/", ledger.ledger_confirm, name="ledger_confirm"),
 ]
 
+# --- rectification plan (整改方案) import and template
+from tracker.views import plan  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("plans/upload/", plan.plan_upload, name="plan_upload"),
+    path("plans/confirm/", plan.plan_confirm, name="plan_confirm"),
+    path("plans/template/", plan.plan_template, name="plan_template"),
+]
+
 # --- notice import (admin upload lives in the admin)
 urlpatterns += []
+
+# --- documents: the progress notice and the rectification report of an inspection
+from tracker.views import documents  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("inspections/<int:pk>/notice.docx", documents.notice_docx, name="notice_docx"),
+    path("inspections/<int:pk>/notice.txt", documents.notice_txt, name="notice_txt"),
+    path("inspections/<int:pk>/report.docx", documents.report_docx, name="report_docx"),
+]

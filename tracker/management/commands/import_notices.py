@@ -22,7 +22,6 @@ from django.core.management.base import BaseCommand, CommandError
 from tracker.importer.loader import ImportResult, import_parsed
 from tracker.importer.parser import NoticeParseError, parse_notice, read_notice
 
-
 NOTICE_SUFFIXES = (".txt", ".docx", ".pdf")
 
 
