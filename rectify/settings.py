@@ -317,6 +317,8 @@ RECTIFY = {
     "REMINDER_DIGEST_MAX_ITEMS": env_int("REMINDER_DIGEST_MAX_ITEMS", 30),
     # Each "sent" mark waits for the disk flush (off: a DB server crash may resend ~0.6 s).
     "REMINDER_DURABLE_MARK": env_bool("REMINDER_DURABLE_MARK", False),
+    # The contact line of published notices (整改进展情况的通报), e.g. "联系电话:0769-12345678".
+    "NOTICE_CONTACT": env_str("NOTICE_CONTACT", ""),
     # Evidence uploads (佐证材料).
     "EVIDENCE_MAX_BYTES": env_int("EVIDENCE_MAX_MB", 20) * 1024 * 1024,
     # Spreadsheet uploads (the ledger): refused before they are parsed when what they unpack to
