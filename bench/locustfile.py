@@ -73,6 +73,16 @@ class Supervisor(FastHttpUser):
 
     @task(2)
     @tag("list")
+    def task_list_unit_in_progress(self) -> None:
+        # Like for like with the admin reference below (one unit, 整改中); the list shows its
+        # capped total (exact up to 1,000).
+        self._get(
+            f"/?owner_unit={random.choice(UNITS)}&status=in_progress",
+            "task list · unit in progress",
+        )
+
+    @task(2)
+    @tag("list")
     def task_list_all_overdue(self) -> None:
         self._get("/?overdue=true", "task list · all overdue")
 

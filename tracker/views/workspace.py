@@ -16,6 +16,8 @@ from django.db.models import Exists, OuterRef, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -59,7 +61,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
     """Tasks in the user's scope, filtered by the shared TaskFilterSet, urgent first.
 
     Pages are fetched as PAGE_SIZE + 1 rows: the extra row only says whether a next page exists,
-    so no query ever counts the whole (possibly million-row) result.
+    so no query ever counts the whole (possibly million-row) result; the total shown is exact up
+    to COUNT_CAP and "more than COUNT_CAP" past it (``_capped_total``).
     """
     access = access_for(request)
     tasks = access.tasks().select_related(
@@ -78,6 +81,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     offset = (page - 1) * PAGE_SIZE
     fetched = list(rows[offset : offset + PAGE_SIZE + 1])
     has_next = len(fetched) > PAGE_SIZE
+    total = _capped_total(rows)
     query = request.GET.copy()
     query.pop("page", None)
     today = local_today()
@@ -87,14 +91,31 @@ def task_list(request: HttpRequest) -> HttpResponse:
         {
             "filterset": filterset,
             "tasks": fetched[:PAGE_SIZE],
-            "rows": _list_rows(fetched[:PAGE_SIZE], today),
+            "rows_html": _rows_html(_list_rows(fetched[:PAGE_SIZE], today)),
             "page": page,
             "has_next": has_next,
             "has_previous": page > 1,
             "query": query.urlencode(),
             "today": today,
+            "total": f"{min(total, COUNT_CAP):,}",
+            "total_capped": total > COUNT_CAP,
         },
     )
+
+
+# The list's total is exact up to this many rows; past it the page says "more than" (超过)
+# this figure. Counting every match of a broad filter (all overdue work of a million tasks)
+# would read every matching row on each page view, and the planner's estimate for a filter
+# of ORs and subqueries can be off by orders of magnitude: a capped exact count is honest and
+# costs at most COUNT_CAP + 1 index entries.
+COUNT_CAP = 1000
+
+
+def _capped_total(rows) -> int:
+    """How many tasks the filtered list has, exactly up to COUNT_CAP (COUNT_CAP + 1 means more):
+    one ``COUNT(*)`` over at most COUNT_CAP + 1 rows, on every page, whatever the volume (the
+    same queries for a short list as for a long one)."""
+    return rows.order_by().values("pk")[: COUNT_CAP + 1].count()
 
 
 def _list_rows(tasks: list[Task], today) -> list[dict]:
@@ -123,6 +144,50 @@ def _list_rows(tasks: list[Task], today) -> list[dict]:
             }
         )
     return rows
+
+
+def _rows_html(rows: list[dict]) -> SafeString:
+    """The list's ``<tr>``s, written here with every value escaped: the same markup through the
+    template language (about 15 lookups and tags per row) was a third of the page's CPU."""
+    l_inspection, l_owner, l_type, l_status, l_deadline, l_lead, l_original, l_long, l_none = (
+        escape(label)
+        for label in (
+            _("巡视巡察"),
+            _("责任主体"),
+            _("整改类型"),
+            _("整改状态"),
+            _("整改时限"),
+            _("牵头"),
+            _("原定"),
+            _("长期坚持"),
+            _("无时限"),
+        )
+    )
+    out = []
+    for row in rows:
+        if row["deadline"]:
+            deadline = escape(row["deadline"])
+        else:
+            deadline = f'<span class="muted">{l_long if row["long_term"] else l_none}</span>'
+        if row["original"]:
+            deadline += f'<br><span class="muted">{l_original} {escape(row["original"])}</span>'
+        if row["days_overdue"]:
+            overdue = escape(_("逾期 %(days)s 天") % {"days": row["days_overdue"]})
+            deadline += f'<br><span class="badge overdue">{overdue}</span>'
+        round_ = f" · {escape(row['round'])}" if row["round"] else ""
+        lead = (
+            f'<br><span class="muted">{l_lead}:{escape(row["lead"])}</span>' if row["lead"] else ""
+        )
+        out.append(
+            f'<tr><td><a href="{escape(row["url"])}">{escape(row["title"])}</a></td>'
+            f'<td data-label="{l_inspection}">{escape(row["inspection"])}{round_}</td>'
+            f'<td data-label="{l_owner}">{escape(row["owner"])}{lead}</td>'
+            f'<td data-label="{l_type}">{escape(row["type"])}</td>'
+            f'<td data-label="{l_status}"><span class="badge {escape(row["status"])}">'
+            f"{escape(row['status_label'])}</span></td>"
+            f'<td data-label="{l_deadline}">{deadline}</td></tr>'
+        )
+    return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above
 
 
 # --- the task page ------------------------------------------------------------------------------
