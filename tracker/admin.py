@@ -16,9 +16,10 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.paginator import Paginator
 from django.db import router, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from tracker import actions
@@ -37,6 +38,8 @@ from tracker.models import (
     Unit,
 )
 from tracker.models.history import label_events
+from tracker.models.outcomes import InspectionOutcome
+from tracker.models.tasks import urgency_rank
 
 admin.site.site_header = _("巡视巡察整改管理")
 admin.site.site_title = _("整改管理后台")
@@ -175,6 +178,14 @@ class NoticeReportInline(ReadOnlyInline):
         return obj.declared_gap
 
 
+class InspectionOutcomeInline(admin.TabularInline):
+    """Outcomes the office records for the published notice (disciplinary actions, rules, funds)."""
+
+    model = InspectionOutcome
+    extra = 0
+    fields = ("kind", "value", "note")
+
+
 @admin.register(Inspection)
 class InspectionAdmin(FastChangelist):
     list_display = (
@@ -191,7 +202,7 @@ class InspectionAdmin(FastChangelist):
     autocomplete_fields = ("organization",)
     date_hierarchy = "feedback_date"
     list_select_related = ("organization",)
-    inlines = [NoticeReportInline, ProblemInline]
+    inlines = [NoticeReportInline, InspectionOutcomeInline, ProblemInline]
 
     @admin.display(description=_("整改时限"))
     def deadline_display(self, obj: Inspection):
@@ -222,6 +233,7 @@ class SourceNoticeAdmin(FastChangelist):
 
 class TaskLinkInline(ReadOnlyInline):
     model = Task
+    fk_name = "problem"  # not Task.category, which also points at a problem
     fields = ("status", "deadline", "owner_unit", "task_type")
     readonly_fields = fields
 
@@ -235,6 +247,33 @@ class ProblemAdmin(FastChangelist):
     list_select_related = ("inspection__organization",)
     filter_horizontal = ("sources",)
     inlines = [TaskLinkInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        """``parent`` and ``inspection`` are read-only once the problem or one of its
+        descendants has a task: each task stores its category (its problem's top-level
+        ancestor, ``Task.category``) and inspection when it is created, and the dashboard
+        tallies count it under them, so moving the problem in the tree would silently leave
+        those counts (and the task's inspection) pointing at the old place."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk and _tree_has_task(obj):
+            fields += [f for f in ("parent", "inspection") if f not in fields]
+        return fields
+
+
+def _tree_has_task(problem: Problem) -> bool:
+    """The problem or any descendant has a task (trees are two or three deep: a few queries)."""
+    level = [problem.pk]
+    seen: set[int] = set()
+    while level:
+        if Task.objects.filter(Q(problem_id__in=level) | Q(category_id__in=level)).exists():
+            return True
+        seen.update(level)
+        level = [
+            pk
+            for pk in Problem.objects.filter(parent_id__in=level).values_list("pk", flat=True)
+            if pk not in seen
+        ]
+    return False
 
 
 class MeasureInlineForm(forms.ModelForm):
@@ -550,6 +589,91 @@ class _TaskSave:
             self.call(actions.mark_measure_not_applicable, measure, None)
 
 
+class ChosenObjectFilter(admin.SimpleListFilter):
+    """An autocomplete-style filter on a task's foreign key: it takes an id from the query
+    string (``<field>__id__exact``, the admin's own spelling) and lists only the chosen object,
+    read by its primary key, never a choice per row of a table of thousands. An object is
+    picked by clicking its name in a row (the column links to this filter) or by a link from
+    elsewhere; "全部" clears it. A malformed id lists nothing rather than failing."""
+
+    field_name = ""
+    model = None
+
+    def __init__(self, request, params, model, model_admin):
+        self.parameter_name = f"{self.field_name}__id__exact"
+        super().__init__(request, params, model, model_admin)
+
+    def _chosen_id(self) -> int | None:
+        try:
+            return int(self.value())
+        except (TypeError, ValueError):
+            return None
+
+    def lookups(self, request, model_admin):
+        chosen = self._chosen_id()
+        if chosen is None:
+            return ()
+        return [(str(obj.pk), str(obj)) for obj in self.chosen_objects(chosen)]
+
+    def chosen_objects(self, pk: int):
+        return self.model._default_manager.filter(pk=pk)
+
+    def has_output(self) -> bool:
+        return True  # "全部" and the chosen object, if any
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        chosen = self._chosen_id()
+        if chosen is None:
+            return queryset.none()
+        return queryset.filter(**{f"{self.field_name}_id": chosen})
+
+
+class OwnerUnitFilter(ChosenObjectFilter):
+    title = _("责任主体")
+    field_name = "owner_unit"
+    model = Unit
+
+
+class InspectionFilter(ChosenObjectFilter):
+    title = _("巡视巡察")
+    field_name = "inspection"
+    model = Inspection
+
+    def chosen_objects(self, pk: int):
+        return Inspection.objects.select_related("organization").filter(pk=pk)
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    """Date navigation without a date_hierarchy (whose year and month links are a DISTINCT over
+    every matching row): fixed choices, judged by ``tracker.rules`` like the task list."""
+
+    title = _("整改时限")
+    parameter_name = "deadline_is"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("已逾期")),
+            ("7", _("7天内到期")),
+            ("30", _("30天内到期")),
+            ("none", _("无时限")),
+        ]
+
+    def queryset(self, request, queryset):
+        from tracker import rules
+        from tracker.models import local_today
+
+        value = self.value()
+        if value == "overdue":
+            return queryset.filter(rules.overdue_q(local_today()))
+        if value in ("7", "30"):
+            return queryset.filter(rules.due_soon_q(local_today(), int(value)))
+        if value == "none":
+            return queryset.filter(rules.no_deadline_q())
+        return queryset
+
+
 @admin.register(Task)
 class TaskAdmin(ScopedToTasks, FastChangelist):
     """Tasks in the admin: every change is a ``tracker.actions`` call made as the admin user.
@@ -579,16 +703,37 @@ class TaskAdmin(ScopedToTasks, FastChangelist):
 
     list_display = (
         "__str__",
-        "inspection",
-        "owner_unit",
+        "inspection_link",
+        "owner_unit_link",
         "task_type",
         "status",
         "deadline",
         "overdue_flag",
     )
-    list_filter = ("status", "task_type", "inspection__level")
+    # No date_hierarchy (a DISTINCT over every matching row for its links) and no choice per
+    # row for inspections or units: fixed choices, or the one chosen object read by its id.
+    list_filter = (
+        "status",
+        "task_type",
+        DeadlineFilter,
+        "inspection__level",
+        InspectionFilter,
+        OwnerUnitFilter,
+    )
     search_fields = ("problem__title", "problem__label", "owner_unit__name")
-    date_hierarchy = "deadline"
+    # Facet counts would count every matching row per choice.
+    show_facets = admin.ShowFacets.NEVER
+    # The list's urgency order, read page by page from the ``task_urgency`` index (and its
+    # per-inspection and per-owner twins); the model's default order (inspection, problem
+    # order) is a join and a sort of every matching row before the first page.
+    ordering = (urgency_rank().asc(), F("deadline").asc(nulls_last=True), "pk")
+    # No bulk actions: "delete selected" would remove tasks past ``tracker.actions`` (no
+    # history, no permission check of its own), and its checkbox column was a template render
+    # per row, about a fifth of the page's CPU.
+    actions = None
+    # The workspace list's page size: each row is rendered cell by cell through the admin's
+    # display machinery, the bulk of the page's CPU.
+    list_per_page = 25
     autocomplete_fields = (
         "problem",
         "inspection",
@@ -632,6 +777,20 @@ class TaskAdmin(ScopedToTasks, FastChangelist):
     @admin.display(description=_("逾期"), boolean=True)
     def overdue_flag(self, obj: Task):
         return obj.is_overdue()
+
+    @admin.display(description=_("巡视巡察"), ordering="inspection_id")
+    def inspection_link(self, obj: Task):
+        """The inspection, linking to the list filtered by it (how InspectionFilter is set)."""
+        return format_html(
+            '<a href="?inspection__id__exact={}">{}</a>', obj.inspection_id, str(obj.inspection)
+        )
+
+    @admin.display(description=_("责任主体"), ordering="owner_unit__name")
+    def owner_unit_link(self, obj: Task):
+        """The owner unit, linking to the list filtered by it (how OwnerUnitFilter is set)."""
+        return format_html(
+            '<a href="?owner_unit__id__exact={}">{}</a>', obj.owner_unit_id, obj.owner_unit.name
+        )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = tuple(super().get_readonly_fields(request, obj))

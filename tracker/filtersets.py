@@ -13,7 +13,14 @@ from tracker.choices import Level, TaskStatus, TaskType
 from tracker.history_asof import scope_as_of
 from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
 from tracker.models.tasks import urgency_rank
-from tracker.rules import FIELDS, due_soon_q, no_deadline_q, overdue_q, report_due_q
+from tracker.rules import (
+    FIELDS,
+    TaskFields,
+    due_soon_q,
+    no_deadline_q,
+    overdue_q,
+    report_due_q,
+)
 
 # The empty option of every single-choice filter: "no restriction", never Django's "---------"
 # or NullBooleanSelect's 未知 (Unknown).
@@ -237,6 +244,77 @@ class TaskFilterSet(django_filters.FilterSet):
             self.filters["task_type"].field_name = f.task_type
             self.filters["owner_unit"].field_name = f.owner
         return super().filter_queryset(queryset)
+
+    # Filters that narrow the dashboard tallies (tracker.models.aggregates) exactly as they
+    # narrow the tasks; any other filter with a value makes ``tally_q`` answer None.
+    TALLY_FIELDS = TaskFields(
+        status="status",
+        deadline="deadline",
+        task_type="task_type",
+        report_due="report_due_on",
+        owner="owner_unit_id",
+    )
+
+    def tally_q(self, day: bool = False) -> Q | None:
+        """The active filters as a Q over TaskTally (``day``: over TaskDayTally, which has no
+        status, deadline or report date), or None when one of them cannot be said there (a
+        unit's lead or responsible tasks, text search, a past as-of day, and with ``day`` the
+        status and deadline filters) or the form is invalid: the caller then scans the tasks.
+        The deadline rules are tracker.rules' Q builders over the tally's own columns."""
+        if self.is_bound and not self.form.is_valid():
+            return None
+        data = self.form.cleaned_data if self.is_bound else {}
+        today = self.today()
+        if today < local_today():
+            return None
+        f = self.TALLY_FIELDS
+        q = Q(pk__isnull=False)
+        for name, value in data.items():
+            if name in ("sort", "as_of"):
+                continue
+            if name == "q":
+                value = (value or "").strip()
+            if value in (None, "", [], ()):
+                continue
+            if day and name in ("status", "overdue", "no_deadline", "report_due", "due_within"):
+                return None
+            if name == "status":
+                q &= Q(status__in=value)
+            elif name == "task_type":
+                q &= Q(task_type__in=value)
+            elif name == "overdue":
+                q &= overdue_q(today, f) if value else ~overdue_q(today, f)
+            elif name == "no_deadline":
+                q &= no_deadline_q(f) if value else Q()
+            elif name == "report_due":
+                q &= report_due_q(today, f) if value else Q()
+            elif name == "due_within":
+                if value != int(value):
+                    return None
+                q &= due_soon_q(today, int(value), f)
+            elif name == "level":
+                q &= Q(inspection__level=value)
+            elif name == "inspection":
+                q &= Q(inspection_id=value.pk)
+            elif name == "organization":
+                q &= Q(inspection__organization_id=value.pk)
+            elif name == "owner_unit":
+                if value != int(value):
+                    return None
+                q &= Q(owner_unit_id=int(value))
+            elif name == "category":
+                # filter_category matches a leaf one or two levels under it, or the problem
+                # itself: the task's category exactly when it is top-level and has no task.
+                if value.parent_id is not None or Task.objects.filter(problem=value).exists():
+                    return None
+                q &= Q(category_id=value.pk)
+            elif name == "category_title":
+                q &= Q(category__title=value)
+            elif name == "uncategorized":
+                q &= Q(category__isnull=value)
+            else:  # unit, q and anything added later
+                return None
+        return q
 
     def filter_as_of(self, queryset, name, value):
         return queryset  # read by today(); it filters nothing by itself

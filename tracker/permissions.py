@@ -222,6 +222,21 @@ class Access:
         """Tasks this user reviews as a supervisor (close-outs, extensions, reopening)."""
         return self._within(qs, (ScopeRole.SUPERVISOR,), None)
 
+    def tally_q(self) -> Q | None:
+        """The user's scope as a Q over the dashboard tallies (TaskTally, TaskDayTally: both
+        have an ``inspection``), or None when it cannot be said there: a unit member's tasks
+        are those their units own, lead or carry as responsible units, and the tallies count by
+        owner only. Administrators: everything; supervisors and observers: their organizations,
+        inspections or everything (the same scopes as ``tasks()``)."""
+        if not self.user.is_authenticated or not self.user.is_active:
+            return Q(pk__in=[])
+        if self.is_admin:
+            return Q(pk__isnull=False)
+        if self.unit_ids:
+            return None
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR, ScopeRole.OBSERVER), prefix="inspection__")
+        return Q(pk__in=[]) if scope_q is None else scope_q
+
     def inspections(self) -> QuerySet[Inspection]:
         """Inspections the user may see: supervised ones, and those holding the user's tasks."""
         if self.is_admin:

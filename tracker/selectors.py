@@ -1,7 +1,8 @@
 """Read-side aggregates: the numbers that summaries, dashboards and exports show.
 
-Everything here is a grouped query over ``Task`` built on the one definition of each rule in
-``tracker.rules``; nothing loops over tasks in Python. For a past as-of day the dashboard's
+Everything here is a grouped query built on the one definition of each rule in
+``tracker.rules``: over the tallies the actions keep (``TaskTally``, ``TaskDayTally``) when the
+scope can be said on their columns, else over ``Task``; nothing loops over tasks in Python. For a past as-of day the dashboard's
 figures are judged on the tasks as they stood at the end of that day, rebuilt from history
 (``tracker.history_asof``).
 """
@@ -23,7 +24,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Max,
     Min,
     Q,
     QuerySet,
@@ -31,17 +31,27 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
-from django.utils import timezone, translation
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
 from tracker.history_asof import end_of, fields_of, scope_as_of
 from tracker.lamps import LAMP_ORDER, LampRules, lamp, lamp_aggregates
-from tracker.models import Inspection, Problem, Task, TaskEvent, Unit, local_today
+from tracker.models import (
+    Inspection,
+    Problem,
+    Task,
+    TaskDayTally,
+    TaskEvent,
+    TaskTally,
+    Unit,
+    local_today,
+)
 from tracker.models.history import STATUS_KINDS
 from tracker.rules import (
     FIELDS,
     TaskFields,
+    basic_late_q,
     days_overdue,
     done_q,
     due_soon_q,
@@ -53,6 +63,7 @@ from tracker.rules import (
     is_report_due,
     no_contact_q,
     no_deadline_q,
+    open_q,
     overdue_q,
     report_due_q,
 )
@@ -89,14 +100,25 @@ def inspection_summaries(
         lambda: dict.fromkeys(TaskStatus.values, 0)
     )
     extra: dict[int, dict[str, int]] = defaultdict(lambda: {"overdue": 0, "no_deadline": 0})
-    # A past day counts each task as it stood at the end of that day (tracker.history_asof).
-    tasks, f = scope_as_of(Task.objects.filter(inspection__in=inspections).order_by(), today)
-    for row in tasks.values("inspection_id", f.status).annotate(n=Count("id")):
-        by_inspection[row["inspection_id"]][row[f.status]] = row["n"]
-    for row in tasks.values("inspection_id").annotate(
-        overdue=Count("id", filter=overdue_q(today, f)),
-        no_deadline=Count("id", filter=no_deadline_q(f)),
-    ):
+    if today >= local_today():
+        # Today (or later): from the tallies the actions keep, whatever the number of tasks.
+        f = TALLY_FIELDS
+        tallies = TaskTally.objects.filter(inspection_id__in=inspections.values("pk")).order_by()
+        for row in tallies.values("inspection_id", "status").annotate(n=_n()):
+            by_inspection[row["inspection_id"]][row["status"]] = row["n"]
+        counted = tallies.values("inspection_id").annotate(
+            overdue=_n(overdue_q(today, f)), no_deadline=_n(no_deadline_q(f))
+        )
+    else:
+        # A past day counts each task as it stood at the end of that day (history_asof).
+        tasks, f = scope_as_of(Task.objects.filter(inspection__in=inspections).order_by(), today)
+        for row in tasks.values("inspection_id", f.status).annotate(n=Count("id")):
+            by_inspection[row["inspection_id"]][row[f.status]] = row["n"]
+        counted = tasks.values("inspection_id").annotate(
+            overdue=Count("id", filter=overdue_q(today, f)),
+            no_deadline=Count("id", filter=no_deadline_q(f)),
+        )
+    for row in counted:
         extra[row["inspection_id"]] = {"overdue": row["overdue"], "no_deadline": row["no_deadline"]}
 
     rows = []
@@ -254,6 +276,58 @@ def _judged_groups(
     ]
 
 
+# --- the same figures from the tallies (tracker.models.aggregates) ---------------------------
+#
+# TaskTally holds one row per combination of (inspection, owner, category, type, status,
+# deadline, report date) with its task count ``n``, kept by tracker.actions in the same
+# transaction as each change. The rules' Q builders read its columns under these names, and
+# every Count("id", filter=q) of the scan becomes Sum("n", filter=q): the same figures, read
+# from a table whose size depends on the variety of the tasks, not on their number.
+TALLY_FIELDS = TaskFields(
+    status="status",
+    deadline="deadline",
+    task_type="task_type",
+    report_due="report_due_on",
+    owner="owner_unit_id",
+)
+
+
+def _n(q: Q | None = None) -> Coalesce:
+    return Coalesce(Sum("n", filter=q), 0)
+
+
+def tally_groups(tally: Q, today: datetime.date, rules: LampRules) -> list[dict]:
+    """``scope_groups`` from the tallies matching ``tally`` (a Q over TaskTally): two grouped
+    queries, the second only over the overdue rows (days overdue and the oldest deadline)."""
+    f = TALLY_FIELDS
+    aggregates = {f"status_{s}": _n(Q(status=s)) for s in TaskStatus.values}
+    aggregates.update(
+        total=_n(),
+        overdue=_n(overdue_q(today, f)),
+        due_soon=_n(due_soon_q(today, rules.yellow_days, f)),
+        basic_late=_n(basic_late_q(today, f)),
+        no_deadline=_n(no_deadline_q(f)),
+        report_due=_n(report_due_q(today, f)),
+        **{f"due_{d}": _n(due_soon_q(today, d, f)) for d in DUE_SOON_WINDOWS},
+    )
+    scope = TaskTally.objects.filter(tally).order_by()
+    group = ("owner_unit_id", "inspection_id", "task_type")
+    rows = {
+        tuple(r[g] for g in group): r | {"days_overdue": 0, "oldest_deadline": None}
+        for r in scope.values(*group).annotate(**aggregates)
+        if r["total"]
+    }
+    late = scope.filter(overdue_q(today, f)).values(*group, "deadline").annotate(n=_n())
+    for r in late:
+        row = rows.get(tuple(r[g] for g in group))
+        if row is None or not r["n"]:
+            continue
+        row["days_overdue"] += r["n"] * (today - r["deadline"]).days
+        if row["oldest_deadline"] is None or r["deadline"] < row["oldest_deadline"]:
+            row["oldest_deadline"] = r["deadline"]
+    return list(rows.values())
+
+
 def _fold(groups: list[dict], key: str | None) -> dict:
     """Sum group rows by ``key`` (None: one total); the oldest overdue deadline is the minimum."""
     folded: dict = {}
@@ -373,69 +447,80 @@ def inspection_rows(
     return rows
 
 
-def category_rows(
+def category_groups(
     tasks: QuerySet[Task], today: datetime.date, f: TaskFields | None = None
 ) -> list[dict]:
-    """Per category (方面): a leaf's top-level ancestor (its parent, or grandparent if deeper)."""
+    """Per category id (``Task.category``): total, done and overdue, as of ``today``."""
     f = f or fields_of(tasks)
     if f == FIELDS:
-        grouped = list(
+        return list(
             tasks.order_by()
-            .values("problem__parent_id")
+            .values("category_id")
             .annotate(
                 total=Count("id"),
                 done=Count("id", filter=done_q(f)),
                 overdue=Count("id", filter=overdue_q(today, f)),
             )
         )
-    else:  # as of a past day: group by the rebuilt values, judge each group (see _judge)
-        grouped = []
-        rows = (
-            tasks.order_by()
-            .values("problem__parent_id", f.status, f.deadline, f.task_type)
-            .annotate(n=Count("id"))
+    # As of a past day: group by the rebuilt values, judge each group (see _judge).
+    grouped = []
+    rows = (
+        tasks.order_by()
+        .values("category_id", f.status, f.deadline, f.task_type)
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        task = SimpleNamespace(**row)
+        grouped.append(
+            {
+                "category_id": row["category_id"],
+                "total": row["n"],
+                "done": row["n"] * is_done(task, f),
+                "overdue": row["n"] * is_overdue(task, today, f),
+            }
         )
-        for row in rows:
-            task = SimpleNamespace(**row)
-            grouped.append(
-                {
-                    "problem__parent_id": row["problem__parent_id"],
-                    "total": row["n"],
-                    "done": row["n"] * is_done(task, f),
-                    "overdue": row["n"] * is_overdue(task, today, f),
-                }
-            )
-    parents = {
-        p["pk"]: p
-        for p in Problem.objects.filter(
-            pk__in=[r["problem__parent_id"] for r in grouped if r["problem__parent_id"]]
-        ).values("pk", "title", "parent_id", "parent__title")
-    }
-    merged: dict[int | None, dict] = {}
-    for r in grouped:
-        parent = parents.get(r["problem__parent_id"])
-        # Same rule as TaskFilterSet.filter_category_title: the top-level ancestor.
-        if parent is None:
-            key, title = None, ""
-        elif not parent["parent_id"]:
-            key, title = parent["pk"], parent["title"]
-        else:
-            key, title = parent["parent_id"], parent["parent__title"]
-        row = merged.setdefault(
-            key, {"id": key, "title": title, "total": 0, "done": 0, "overdue": 0}
-        )
-        for field in ("total", "done", "overdue"):
-            row[field] += r[field]
+    return grouped
+
+
+def tally_category_groups(tally: Q, today: datetime.date) -> list[dict]:
+    """``category_groups`` from the tallies matching ``tally``."""
+    f = TALLY_FIELDS
+    rows = (
+        TaskTally.objects.filter(tally)
+        .order_by()
+        .values("category_id")
+        .annotate(total=_n(), done=_n(done_q(f)), overdue=_n(overdue_q(today, f)))
+    )
+    return [r for r in rows if r["total"]]
+
+
+def category_rows(
+    tasks: QuerySet[Task] | None,
+    today: datetime.date,
+    f: TaskFields | None = None,
+    grouped: list[dict] | None = None,
+) -> list[dict]:
+    """Per category (方面): a leaf's top-level ancestor (its parent, or grandparent if deeper),
+    stored on the task when it is created (``Task.category``), compared across inspections by
+    its wording (read live: a renamed category shows at once)."""
+    grouped = category_groups(tasks, today, f) if grouped is None else grouped
+    titles = dict(
+        Problem.objects.filter(
+            pk__in=[r["category_id"] for r in grouped if r["category_id"]]
+        ).values_list("pk", "title")
+    )
     # Categories are per inspection; offices compare them by their wording across inspections.
     by_title: dict[str, dict] = {}
-    for row in merged.values():
+    for r in grouped:
+        key = r["category_id"]
+        title = titles.get(key, "") if key else ""
         entry = by_title.setdefault(
-            row["title"], {"title": row["title"], "ids": [], "total": 0, "done": 0, "overdue": 0}
+            title, {"title": title, "ids": [], "total": 0, "done": 0, "overdue": 0}
         )
-        if row["id"] is not None:
-            entry["ids"].append(row["id"])
+        if key is not None and key not in entry["ids"]:
+            entry["ids"].append(key)
         for field in ("total", "done", "overdue"):
-            entry[field] += row[field]
+            entry[field] += r[field]
     rows = sorted(by_title.values(), key=lambda r: (-r["total"], r["title"]))
     for row in rows:
         row["ids"].sort()
@@ -472,36 +557,27 @@ def type_rows(
 
 
 def completion_history(
-    tasks: QuerySet[Task], as_of: datetime.date, weeks: int = DASHBOARD_HISTORY_WEEKS
+    tasks: QuerySet[Task] | None,
+    as_of: datetime.date,
+    weeks: int = DASHBOARD_HISTORY_WEEKS,
+    day_tally: Q | None = None,
 ) -> list[dict]:
-    """Tasks and completed tasks at the end of each of the last ``weeks`` weeks, from history.
+    """Tasks and completed tasks at the end of each of the last ``weeks`` weeks.
 
-    Every status event moves the done count by done(new) − done(old); a 'created' event adds a
-    task. Summing those per week and accumulating gives each task's status as of that week,
-    without stored snapshots that could drift from the history.
-    """
-    done = list(DONE_STATUSES)  # history stores status codes
-    tz = timezone.get_current_timezone()
-    end = end_of(as_of)
-    # Weeks end on the as-of day: week k (0 = oldest) holds the 7 days up to week_ends[k].
-    status_kind = Q(kind__in=STATUS_KINDS)
-    delta = Case(
-        When(status_kind & Q(new_value__in=done) & ~Q(old_value__in=done), then=Value(1)),
-        When(status_kind & Q(old_value__in=done) & ~Q(new_value__in=done), then=Value(-1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    events = TaskEvent.objects.filter(created_at__lt=end)
-    if tasks.query.where:
-        # A scope narrower than everything: only its tasks' events (a semi-join).
-        events = events.filter(task__in=tasks.order_by().values("pk"))
-    # One scan: per day in Asia/Shanghai (a few hundred rows), folded into weeks in Python.
-    per_day = (
-        events.annotate(day=TruncDate("created_at", tzinfo=tz))
-        .order_by()
-        .values("day")
-        .annotate(created=Count("id", filter=Q(kind=EventKind.CREATED)), done=Sum(delta))
-    )
+    With ``day_tally`` (a Q over TaskDayTally), read from the day tallies that every change
+    writes as it happens: per day, tasks created and tasks that became (+1) or stopped being
+    (−1) done; running sums give each week's end. Otherwise replayed from the history of
+    ``tasks``: every status event moves the done count by done(new) − done(old), a 'created'
+    event adds a task (the scan path, for scopes the day tallies cannot express)."""
+    if day_tally is not None:
+        per_day = (
+            TaskDayTally.objects.filter(day_tally, day__lte=as_of)
+            .order_by()
+            .values("day")
+            .annotate(created=Sum("created"), done=Sum("done"))
+        )
+    else:
+        per_day = _history_per_day(tasks, as_of)
     week_ends = [as_of - datetime.timedelta(weeks=weeks - 1 - k) for k in range(weeks)]
     created_by_week = [0] * weeks
     done_by_week = [0] * weeks
@@ -509,10 +585,10 @@ def completion_history(
     for r in per_day:
         k = weeks - 1 - (as_of - r["day"]).days // 7
         if k < 0:
-            before["created"] += r["created"]
+            before["created"] += r["created"] or 0
             before["done"] += r["done"] or 0
         elif k < weeks:
-            created_by_week[k] += r["created"]
+            created_by_week[k] += r["created"] or 0
             done_by_week[k] += r["done"] or 0
     total, completed = before["created"] or 0, before["done"] or 0
     rows = []
@@ -530,27 +606,56 @@ def completion_history(
     return rows
 
 
-def dashboard_version() -> tuple[int, int]:
-    """Changes whenever any task changes: every change appends a history event (a new id)."""
+def _history_per_day(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet:
+    """Per day in Asia/Shanghai up to ``as_of``: tasks created and the change of the done
+    count, replayed from the history of ``tasks`` (one scan)."""
+    done = list(DONE_STATUSES)  # history stores status codes
+    tz = timezone.get_current_timezone()
+    status_kind = Q(kind__in=STATUS_KINDS)
+    delta = Case(
+        When(status_kind & Q(new_value__in=done) & ~Q(old_value__in=done), then=Value(1)),
+        When(status_kind & Q(old_value__in=done) & ~Q(new_value__in=done), then=Value(-1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    events = TaskEvent.objects.filter(created_at__lt=end_of(as_of))
+    if tasks.query.where:
+        # A scope narrower than everything: only its tasks' events (a semi-join).
+        events = events.filter(task__in=tasks.order_by().values("pk"))
     return (
-        Task.objects.aggregate(m=Max("id"))["m"] or 0,
-        TaskEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+        events.annotate(day=TruncDate("created_at", tzinfo=tz))
+        .order_by()
+        .values("day")
+        .annotate(created=Count("id", filter=Q(kind=EventKind.CREATED)), done=Sum(delta))
     )
 
 
-def uncontactable_owner_rows(tasks: QuerySet[Task], limit: int = 50) -> list[dict]:
+def uncontactable_owner_rows(
+    tasks: QuerySet[Task] | None, limit: int = 50, tally: Q | None = None
+) -> list[dict]:
     """Owners of open tasks in ``tasks`` (a dashboard scope) nobody can be emailed at
     (``rules.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
     tasks first. Who can be emailed is a fact of now, so this reads today's owners and statuses
-    whatever the as-of day."""
-    rows = (
-        tasks.open()
-        .filter(no_contact_q("owner_unit"))
-        .order_by()
-        .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
-        .annotate(open_tasks=Count("pk"))
-        .order_by("-open_tasks", "owner_unit__name")[:limit]
-    )
+    whatever the as-of day; with ``tally`` (a Q over TaskTally) from the tallies."""
+    if tally is not None:
+        rows = (
+            TaskTally.objects.filter(tally)
+            .filter(open_q(TALLY_FIELDS), no_contact_q("owner_unit"))
+            .order_by()
+            .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
+            .annotate(open_tasks=_n())
+            .filter(open_tasks__gt=0)
+            .order_by("-open_tasks", "owner_unit__name")[:limit]
+        )
+    else:
+        rows = (
+            tasks.open()
+            .filter(no_contact_q("owner_unit"))
+            .order_by()
+            .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
+            .annotate(open_tasks=Count("pk"))
+            .order_by("-open_tasks", "owner_unit__name")[:limit]
+        )
     return [
         {
             "id": row["owner_unit"],
@@ -565,16 +670,17 @@ def uncontactable_owner_rows(tasks: QuerySet[Task], limit: int = 50) -> list[dic
 def dashboard_key(
     tasks: QuerySet[Task], today: datetime.date, rules: LampRules | None = None
 ) -> str:
-    """The cache key of a scope's figures: the exact SQL of the scoped, filtered queryset, the
-    as-of day, the lamp rules, the language and ``dashboard_version()``.
+    """The cache key of a past day's scanned figures: the exact SQL of the scoped, filtered
+    queryset, the as-of day and the lamp rules.
 
-    A past day's figures do not change with later work (history is append-only, a later
-    change is undone from it, a later task is not counted), so its key leaves the version out:
-    a clerk's note today does not throw away last month's figures."""
+    A past day's figures do not change with later work (history is append-only, a later change
+    is undone from it, a later task is not counted), so they are cached; today's are read from
+    the tallies (or, for scopes the tallies cannot express, scanned) on every request. What is
+    cached holds only counts and ids: names and titles are read live, so a renamed unit shows
+    at once."""
     rules = rules or LampRules.from_settings()
     sql, params = tasks.order_by().values("pk").query.sql_with_params()
-    version = dashboard_version() if today >= local_today() else "past"
-    raw = repr((sql, params, today, rules, version, translation.get_language()))
+    raw = repr((sql, params, today, rules))
     return "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -582,43 +688,62 @@ def dashboard(
     tasks: QuerySet[Task],
     today: datetime.date | None = None,
     *,
+    tally: Q | None = None,
+    day_tally: Q | None = None,
     use_cache: bool = True,
     key: str | None = None,
 ) -> dict:
-    """Everything the dashboard shows for a scope, cached until the next task change.
+    """Everything the dashboard shows for a scope.
 
-    The cache key holds the exact SQL of the scoped, filtered queryset, the as-of day, the lamp
-    rules and ``dashboard_version()``, so any status, deadline, owner or type change (each
-    writes a history event) or a new task yields a new key: a cached page is never stale about
-    tasks. Reference-data edits (a unit renamed) show within DASHBOARD_CACHE_SECONDS.
+    ``tally`` (a Q over TaskTally: ``Access.tally_q() & TaskFilterSet.tally_q()``) reads the
+    figures of today (or a later day) from the tallies the actions keep, a handful of grouped
+    queries whatever the number of tasks; ``day_tally`` (the same over TaskDayTally, when the
+    filters allow) the completion trend. Without them (unit members' scopes, filters the
+    tallies cannot express) ``tasks`` is scanned. Either way nothing of today is cached, so a
+    change shows at once.
 
     A past ``today`` shows the scope as it stood at the end of that day (``scope_as_of``):
-    totals, lights, unit, inspection, category and type rows; the completion trend replays
-    history by itself; the uncontactable units are a fact of now.
+    totals, lights, unit, inspection, category and type rows; the uncontactable units are a
+    fact of now. Its counts are cached (they cannot change), its names read live.
     """
     today = today or local_today()
     rules = LampRules.from_settings()
+    now_tally = tally  # who can be emailed is a fact of now, whatever the day
+    if tally is not None and today < local_today():
+        tally = None  # a past day is rebuilt from history, which the tallies do not hold
 
-    def compute() -> dict:
+    def counts() -> dict:
+        if tally is not None:
+            return {
+                "groups": tally_groups(tally, today, rules),
+                "categories": tally_category_groups(tally, today),
+                "history": completion_history(tasks, today, day_tally=day_tally),
+            }
         scope, f = scope_as_of(tasks, today)
-        groups = scope_groups(scope, today, rules, f)
         return {
-            "as_of": today,
-            "totals": dashboard_totals(scope, today, rules, groups),
-            "units": unit_rows(scope, today, rules, groups),
-            "inspections": inspection_rows(scope, today, rules, groups),
-            "categories": category_rows(scope, today, f),
-            "types": type_rows(scope, today, rules, groups),
-            "history": completion_history(tasks, today),
-            "no_contact": uncontactable_owner_rows(tasks),
-            "rules": rules,
+            "groups": scope_groups(scope, today, rules, f),
+            "categories": category_groups(scope, today, f),
+            "history": completion_history(tasks, today, day_tally=day_tally),
         }
 
-    if not use_cache:
-        return compute()
-    key = key or dashboard_key(tasks, today, rules)  # the caller may have it already
-    data = cache.get(key)
-    if data is None:
-        data = compute()
-        cache.set(key, data, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
-    return data
+    if use_cache and tally is None and today < local_today():
+        key = key or dashboard_key(tasks, today, rules)
+        data = cache.get(key)
+        if data is None:
+            data = counts()
+            cache.set(key, data, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
+    else:
+        data = counts()
+    groups = data["groups"]
+    return {
+        "as_of": today,
+        "totals": dashboard_totals(None, today, rules, groups),
+        "units": unit_rows(None, today, rules, groups),
+        "inspections": inspection_rows(None, today, rules, groups),
+        "categories": category_rows(None, today, grouped=data["categories"]),
+        "types": type_rows(None, today, rules, groups),
+        "history": data["history"],
+        "no_contact": uncontactable_owner_rows(tasks, tally=now_tally),
+        "rules": rules,
+        "source": "tallies" if tally is not None else "scan",
+    }

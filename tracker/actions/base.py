@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker import aggregates
 from tracker.choices import EventKind, EventSource, TaskStatus
 from tracker.models import Task, TaskEvent
 
@@ -152,13 +153,26 @@ def record_event(
 
 
 def _save(task: Task, fields: list[str]) -> None:
+    """The one place every change of a task row passes: bumps the version and, when a value the
+    dashboard tallies count by changed, moves the task's count in the same transaction."""
+    counted = aggregates.TASK_KEY_FIELDS.intersection(fields)
+    old = task.__dict__.get("_tally_key") if counted else None
+    if counted and old is None:  # not locked through _begin: lock and read the stored values
+        row = Task.objects.select_for_update().filter(pk=task.pk).values(*aggregates.KEY_FIELDS)
+        old = aggregates.key_of(row.get())
     task.version += 1
     task.save(update_fields=[*fields, "version", "updated_at"])
+    if counted:
+        new = aggregates.key_of(task)
+        aggregates.move(old, new)
+        task._tally_key = new
 
 
 def _refresh_caller(original: Task, locked: Task) -> None:
     """Let the caller's instance see the new state without another query."""
-    original.__dict__.update({k: v for k, v in locked.__dict__.items() if k != "_state"})
+    original.__dict__.update(
+        {k: v for k, v in locked.__dict__.items() if k not in ("_state", "_tally_key")}
+    )
 
 
 def _require_open(locked: Task) -> None:
@@ -172,6 +186,8 @@ def _begin(task: Task, actor: Actor, action: str, expected_version: int | None) 
     Permission comes first: a user who may not make the change learns that, not who else
     changed the task."""
     locked = Task.objects.select_for_update().get(pk=task.pk)
+    # The values the tallies count it under, before this change (tracker.aggregates).
+    locked._tally_key = aggregates.key_of(locked)
     _authorize(actor, action, locked)
     if expected_version is not None and locked.version != expected_version:
         raise StaleTask(locked, locked.events.select_related("actor").order_by("-id").first())

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tracker import aggregates
 from tracker.actions.base import (
     ActionError,
     Actor,
@@ -69,8 +70,10 @@ def create_task(
         status_changed_at=timezone.now(),
         closed_at=timezone.now() if status == TaskStatus.CLOSED else None,
     )
+    task.category_id = aggregates.category_id_of(problem)
     _authorize(actor, "create_task", task)
     task.save()
+    aggregates.add([aggregates.key_of(task)])
     Measure.objects.bulk_create(
         [Measure(task=task, order=i, text=text) for i, text in enumerate(measures, start=1)]
     )
@@ -91,6 +94,23 @@ class NewTask:
     lead_leader_name: str = ""
 
 
+def _categories(problems: list[Problem]) -> dict[int, int]:
+    """{parent id: category id} for the problems' parents: a parent's own parent when it has
+    one (a leaf under a sub-problem), else the parent itself (``aggregates.category_id_of`` for
+    many problems); read from the parents in memory, else in one query."""
+    known: dict[int, int] = {}
+    unknown: set[int] = set()
+    for p in problems:
+        if p.parent_id is None or p.parent_id in known:
+            continue
+        if Problem.parent.is_cached(p):  # the importer builds the tree in memory: no query
+            known[p.parent_id] = p.parent.parent_id or p.parent_id
+        else:
+            unknown.add(p.parent_id)
+    rows = Problem.objects.filter(pk__in=unknown - known.keys()).values_list("pk", "parent_id")
+    return known | {pk: grandparent or pk for pk, grandparent in rows}
+
+
 # No savepoint: nothing here catches an error half-way, and the importer calls it once per
 # notice inside its own transaction (a SAVEPOINT/RELEASE pair would be two more round trips).
 @transaction.atomic(savepoint=False)
@@ -104,6 +124,7 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
     elif new_tasks:
         _authorize(actor, "create_task", Task(inspection_id=new_tasks[0].problem.inspection_id))
     now = timezone.now()
+    categories = _categories([n.problem for n in new_tasks])
     report_due_on = timezone.localdate() + datetime.timedelta(
         days=settings.RECTIFY["LONG_TERM_REPORT_DAYS"]
     )
@@ -112,6 +133,7 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
             Task(
                 problem=n.problem,
                 inspection_id=n.problem.inspection_id,
+                category_id=categories.get(n.problem.parent_id),
                 owner_unit=n.owner_unit,
                 deadline=n.deadline,
                 status=n.status,
@@ -124,6 +146,7 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
             for n in new_tasks
         ]
     )
+    aggregates.add(aggregates.key_of(task) for task in tasks)
     Measure.objects.bulk_create(
         [
             Measure(task=task, order=i, text=text)

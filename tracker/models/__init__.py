@@ -1,9 +1,11 @@
 """The data model, one module per part of the flow: orgs → inspections/notices → problems/tasks
 → history."""
 
+from tracker.models.aggregates import TaskDayTally, TaskTally
 from tracker.models.history import HistoryIsAppendOnly, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
+from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
 from tracker.models.reminders import ReminderDigest, ReminderLog, ReminderSweep
 from tracker.models.tasks import Measure, Problem, Task, local_today
 from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
@@ -25,3 +27,4 @@ __all__ = [
 ]
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
 __all__ += ["ReminderDigest", "ReminderLog", "ReminderSweep"]
+__all__ += ["TaskDayTally", "TaskTally"]

@@ -138,6 +138,22 @@ class Task(models.Model):
         on_delete=models.PROTECT,
         related_name="led_tasks",
     )
+    # The problem's category (方面), its top-level ancestor: the parent, or the grandparent when
+    # deeper. Set once when the task is created (the problem tree of a problem with tasks is
+    # read-only in the admin), so the dashboard groups and tallies by it without a join.
+    # Derived, so not serialized: fixtures stay as they were, and loaddata's callers run
+    # tracker.aggregates.rebuild(), which fills it.
+    category = models.ForeignKey(
+        Problem,
+        verbose_name=_("问题类别"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=True,
+        serialize=False,
+    )
     responsible_units = models.ManyToManyField(
         "tracker.Unit", verbose_name=_("责任单位"), blank=True, related_name="responsible_tasks"
     )

@@ -13,11 +13,7 @@ differ from the list it links to.
 
 from __future__ import annotations
 
-import hashlib
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -233,31 +229,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     tasks = filterset.qs
     today = filterset.today()
     can_upload = access.may_upload_ledger
-    # The figures, their drill-down links and the rendered body (about 600 links) are cached
-    # together under the figures' key (which changes with every task change) plus what the
-    # links depend on: the query string and the upload link.
-    data_key = selectors.dashboard_key(tasks, today)
-    raw = repr((data_key, sorted(request.GET.lists()), can_upload))
-    key = "rectify:dashboard-page:" + hashlib.sha256(raw.encode()).hexdigest()
-    page = cache.get(key)
-    if page is None:
-        data = selectors.dashboard(tasks, today, key=data_key)
-        drill = Drill(request.GET, reverse("tracker:task_list"))
-        view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
-        export = Drill(request.GET, reverse("tracker:ledger_export"))
-        view.update(
-            as_of=data["as_of"],
-            as_of_past=data["as_of"] < local_today(),
-            rules=data["rules"],
-            chart_data=_chart_data(view),
-            export_xlsx=export(fmt="xlsx"),
-            export_csv=export(fmt="csv"),
-            can_upload=can_upload,
-        )
-        body = render_to_string("tracker/_dashboard_body.html", view)
-        page = (view, body)
-        cache.set(key, page, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
-    view, body = page
+    # Supervisors', observers' and administrators' scopes with the usual filters read the
+    # tallies the actions keep (a few grouped queries at any volume); others scan their tasks.
+    # Nothing of today is cached: every figure and name is as of this request.
+    scope = access.tally_q()
+    tally = day_tally = None
+    if scope is not None:
+        narrowed = filterset.tally_q()
+        tally = None if narrowed is None else scope & narrowed
+        narrowed = filterset.tally_q(day=True)
+        day_tally = None if narrowed is None else scope & narrowed
+    data = selectors.dashboard(tasks, today, tally=tally, day_tally=day_tally)
+    drill = Drill(request.GET, reverse("tracker:task_list"))
+    view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
+    export = Drill(request.GET, reverse("tracker:ledger_export"))
+    view.update(
+        as_of=data["as_of"],
+        as_of_past=data["as_of"] < local_today(),
+        rules=data["rules"],
+        chart_data=_chart_data(view),
+        export_xlsx=export(fmt="xlsx"),
+        export_csv=export(fmt="csv"),
+        can_upload=can_upload,
+    )
+    body = render_to_string("tracker/_dashboard_body.html", view)
     context = {
         **view,
         "body": mark_safe(body),  # noqa: S308 - our own template's output

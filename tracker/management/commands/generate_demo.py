@@ -26,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from tracker import aggregates
 from tracker.choices import (
     EventKind,
     EventSource,
@@ -153,6 +154,9 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 for table in ("tracker_problem", "tracker_task", "tracker_taskevent"):
                     cursor.execute(f"ANALYZE {table}")
+        # COPY bypasses tracker.actions: count the new tasks into the dashboard tallies.
+        tallied = aggregates.rebuild()
+        self._log(f"{tallied['tallies']} tallies, {tallied['day_tallies']} day tallies", started)
         if opts["supervisor"]:
             self._supervisor(opts["supervisor"], opts["password"])
         self._log("done", started)
@@ -346,6 +350,7 @@ class Command(BaseCommand):
                         task_id,
                         problem_id,
                         inspection.pk,
+                        cats[k % len(cats)],  # the problem's parent, a top-level category
                         unit_ids[rng.randrange(len(unit_ids))],
                         unit_ids[0] if rng.random() < 0.3 else None,
                         "",
@@ -467,6 +472,7 @@ TASK_COLUMNS = (
     "id",
     "problem_id",
     "inspection_id",
+    "category_id",
     "owner_unit_id",
     "lead_unit_id",
     "lead_leader_name",

@@ -1,0 +1,92 @@
+"""Concurrent actions on tasks of the same unit neither deadlock nor lose a count.
+
+Real threads, each with its own PostgreSQL connection and transactions (transaction=True): they
+move counts between the same tally rows at the same moment (status changes and owner swaps
+between two units, in opposite directions), which is where a read-modify-write would lose an
+update and locks taken in different orders would deadlock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from tests import factories
+from tracker import actions, aggregates
+from tracker.choices import TaskStatus
+from tracker.models import Task, TaskTally
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks and real concurrency: PostgreSQL"
+    ),
+]
+
+THREADS = 6
+ROUNDS = 8
+
+
+def _run_all(work) -> list[BaseException]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(THREADS)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
+    return errors
+
+
+def test_concurrent_status_changes_and_owner_swaps_keep_every_count(org, inspection):
+    finance = factories.make_unit(org, "财政局")
+    planning = factories.make_unit(org, "规划局")
+    tasks = [
+        factories.make_task(inspection, owner=finance, status=TaskStatus.NOT_STARTED)
+        for _ in range(THREADS * 2)
+    ]
+    statuses = [TaskStatus.IN_PROGRESS, TaskStatus.COMPLETED, TaskStatus.BASICALLY_COMPLETED]
+    system = factories.SYSTEM
+
+    def work(i: int) -> None:
+        mine = tasks[i * 2 : i * 2 + 2]
+        for r in range(ROUNDS):
+            for task in mine:
+                # Half the threads move finance → planning while the others move back.
+                if (i + r) % 2:
+                    target = planning if task.owner_unit_id == finance.pk else finance
+                    actions.change_owner(task, target, system)
+                else:
+                    actions.admin_set_status(task, statuses[(i + r) % 3], system)
+
+    errors = _run_all(work)
+    assert errors == []
+    assert aggregates.differences() == []
+    assert sum(TaskTally.objects.values_list("n", flat=True)) == Task.objects.count()
+
+
+def test_concurrent_creations_in_one_unit_count_every_task(org, inspection):
+    finance = factories.make_unit(org, "财政局")
+    category = factories.make_category(inspection)
+
+    def work(i: int) -> None:
+        for _ in range(ROUNDS):
+            factories.make_task(inspection, owner=finance, category=category)
+
+    errors = _run_all(work)
+    assert errors == []
+    assert aggregates.differences() == []
+    assert TaskTally.objects.get(n__gt=0).n == THREADS * ROUNDS
