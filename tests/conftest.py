@@ -23,6 +23,18 @@ from tracker.models import Membership, ScopeAssignment
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Every test starts in the site language: a request served in English leaves English
+    active in its thread, and code called outside a request would otherwise speak it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def org(db):
     return factories.make_org()
