@@ -383,3 +383,23 @@ def test_publish_commands_write_the_files(tmp_path):
         call_command("publish_notice", "--inspection", "999999", "--out", str(txt))
     with pytest.raises(CommandError):
         call_command("publish_report", "--inspection", str(inspection.pk), "--out", str(txt))
+
+
+def test_the_dashboard_links_the_notice_and_the_report_for_supervisors_only(client, carol, dave):
+    from django.urls import reverse
+
+    from tests import factories
+    from tracker.models import Inspection
+
+    org = factories.make_org()
+    inspection = Inspection.objects.filter(organization=org).first() or factories.make_inspection(
+        org
+    )
+    factories.make_task(inspection, owner=factories.make_unit(org, "财政局"))
+    url = reverse("tracker:notice_docx", args=[inspection.pk])
+    client.force_login(carol)
+    page = client.get(reverse("tracker:dashboard")).content.decode()
+    assert url in page
+    assert client.get(url).status_code == 200
+    client.force_login(dave)  # the observer sees the dashboard, not the downloads
+    assert url not in client.get(reverse("tracker:dashboard")).content.decode()

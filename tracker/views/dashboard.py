@@ -242,6 +242,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = selectors.dashboard(tasks, today, tally=tally, day_tally=day_tally)
     drill = Drill(request.GET, reverse("tracker:task_list"))
     view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
+    if access.is_supervisor:
+        # The published notice and the report to the inspection group, for those who supervise
+        # (the download checks the inspection's scope again: 404 outside it).
+        for row in view["inspections"]:
+            row["links"]["notice_docx"] = reverse("tracker:notice_docx", args=[row["id"]])
+            row["links"]["notice_txt"] = reverse("tracker:notice_txt", args=[row["id"]])
+            row["links"]["report_docx"] = reverse("tracker:report_docx", args=[row["id"]])
     export = Drill(request.GET, reverse("tracker:ledger_export"))
     view.update(
         as_of=data["as_of"],
