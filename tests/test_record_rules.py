@@ -243,3 +243,24 @@ def test_a_notice_that_reports_on_an_inspection_cannot_be_deleted(db):
     with pytest.raises(ProtectedError):
         notice.delete()
     assert SourceNotice.objects.filter(pk=notice.pk).exists()
+
+
+@pytest.mark.parametrize("who", ["carol", "dave", "alice", "admin"])
+def test_supervised_inspections_are_those_whose_tasks_one_supervises(
+    who, carol, dave, alice, admin_user, inspection, finance
+):
+    """Plans, notices and reports follow the supervisor rule, also before an inspection has
+    tasks: the inspection queryset agrees with can_supervise on every inspection."""
+    from tracker.models import Task
+    from tracker.permissions import access_for
+
+    other = factories.make_inspection(factories.make_org("中共别处委员会"))
+    empty = factories.make_inspection(inspection.organization, round_name="十五届省委第三轮")
+    user = {"carol": carol, "dave": dave, "alice": alice, "admin": admin_user}[who]
+    access = access_for(user)
+    listed = set(access.supervised_inspections().values_list("pk", flat=True))
+    expected = {
+        i.pk for i in (inspection, other, empty) if access.can_supervise(Task(inspection=i))
+    }
+    assert listed == expected
+    assert (empty.pk in listed) == (who in ("carol", "admin"))

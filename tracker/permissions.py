@@ -252,6 +252,16 @@ class Access:
             q |= Q(pk__in=mine.values("inspection_id"))
         return Inspection.objects.filter(q)
 
+    def supervised_inspections(self) -> QuerySet[Inspection]:
+        """Inspections this user supervises (plans, published notices and reports): the same
+        scopes as ``supervised_tasks``, whether or not the inspection has tasks yet."""
+        if not self.user.is_authenticated or not self.user.is_active:
+            return Inspection.objects.none()
+        if self.is_admin:
+            return Inspection.objects.all()
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR,))
+        return Inspection.objects.none() if scope_q is None else Inspection.objects.filter(scope_q)
+
     def is_task_unit_member(self, task: Task) -> bool:
         """One of the user's units owns, leads or carries the task."""
         if not self.unit_ids:
@@ -319,6 +329,8 @@ def authorize(actor, action: str, task: Task | None) -> bool:
 def access_for(user_or_request) -> Access:
     """The user's Access. Given a request, it is read once per request and kept on it (the
     list, the task page and their forms all ask; roles do not change within a request)."""
+    if isinstance(user_or_request, Access):
+        return user_or_request
     if isinstance(user_or_request, HttpRequest):
         request = user_or_request
         access = getattr(request, "_rectify_access", None)
@@ -326,6 +338,19 @@ def access_for(user_or_request) -> Access:
             access = request._rectify_access = Access(request.user)
         return access
     return Access(user_or_request)
+
+
+def get_supervised_inspection(user_or_request, pk) -> Inspection:
+    """The inspection if the user supervises it; otherwise 404, exactly as if it did not exist."""
+    try:
+        return (
+            access_for(user_or_request)
+            .supervised_inspections()
+            .select_related("organization")
+            .get(pk=pk)
+        )
+    except (Inspection.DoesNotExist, ValueError, TypeError):
+        raise Http404("No inspection matches the given query.") from None
 
 
 def get_task_for_user(user_or_request, pk: int, qs: QuerySet[Task] | None = None) -> Task:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from tracker.documents.docx import render_docx
@@ -18,22 +18,14 @@ from tracker.documents.notice import build_notice
 from tracker.documents.report import build_report
 from tracker.documents.text import render_text
 from tracker.models import Inspection
-from tracker.permissions import access_for
+from tracker.permissions import get_supervised_inspection
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def supervised_inspection(request: HttpRequest, pk: int) -> Inspection:
-    """The inspection if the user sees it (``Access.inspections()``) and supervises its tasks;
-    404 otherwise."""
-    access = access_for(request)
-    try:
-        inspection = access.inspections().select_related("organization").get(pk=pk)
-    except Inspection.DoesNotExist:
-        raise Http404("No inspection matches the given query.") from None
-    if not access.is_admin and not access.supervised_tasks().filter(inspection=inspection).exists():
-        raise Http404("No inspection matches the given query.")
-    return inspection
+    """The inspection if the user supervises it; 404 otherwise (tracker.permissions)."""
+    return get_supervised_inspection(request, pk)
 
 
 def _download(body: bytes, filename: str, content_type: str) -> HttpResponse:

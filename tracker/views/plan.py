@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tracker.importer import plan, plan_loader
-from tracker.models import Inspection, Task, Unit
-from tracker.permissions import Access, access_for
+from tracker.models import Inspection, Unit
+from tracker.permissions import Access, access_for, get_supervised_inspection
 
 SESSION_KEY = "rectify_plan_upload"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -38,17 +38,11 @@ def _upload_dir() -> Path:
 
 def supervised_inspections(access: Access) -> list[Inspection]:
     """The inspections whose plan this user may import: those they supervise."""
-    if not access.is_supervisor:
-        return []
-    found = access.inspections().select_related("organization")
-    return [i for i in found if access.can_supervise(Task(inspection=i))]
+    return list(access.supervised_inspections().select_related("organization"))
 
 
 def _inspection_or_404(access: Access, pk) -> Inspection:
-    for inspection in supervised_inspections(access):
-        if str(inspection.pk) == str(pk):
-            return inspection
-    raise Http404("No inspection matches the given query.")
+    return get_supervised_inspection(access, pk)
 
 
 class PlanUploadForm(forms.Form):
