@@ -346,9 +346,9 @@ def test_a_bad_ledger_file_is_refused_on_the_file_field(kind, client, carol, tas
 def test_an_oversize_ledger_is_refused_before_it_is_read(
     client, carol, task, monkeypatch, writes_nothing
 ):
-    from tracker.views import ledger as ledger_views
+    from tracker.views import staging
 
-    monkeypatch.setattr(ledger_views, "MAX_UPLOAD_BYTES", 4096)
+    monkeypatch.setattr(staging, "MAX_UPLOAD_BYTES", 4096)
     with writes_nothing():
         response = _upload(client, carol, _xlsx([_row(task)]) + bytes(5000))
     [message] = response.context["form"].errors["file"]

@@ -13,7 +13,6 @@ import secrets
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -32,15 +31,13 @@ from tracker.actions import ActionError
 from tracker.filtersets import TaskFilterSet
 from tracker.models import local_today
 from tracker.permissions import access_for
+from tracker.views import staging
 
 SESSION_KEY = "rectify_ledger_upload"
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _upload_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "ledger-uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return staging.staging_dir("ledger")
 
 
 class LedgerUploadForm(forms.Form):
@@ -48,11 +45,7 @@ class LedgerUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("文件“%(name)s”超过 %(limit)s MB 的上限,未导入。")
-                % {"name": upload.name, "limit": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
+        staging.check_size(upload)
         if not upload.name.lower().endswith(".xlsx"):
             raise forms.ValidationError(gettext_lazy("请上传 .xlsx 格式的台账"))
         return upload

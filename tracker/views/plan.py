@@ -13,7 +13,6 @@ import secrets
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,15 +24,13 @@ from django.views.decorators.http import require_POST
 from tracker.importer import plan, plan_loader
 from tracker.models import Inspection, Unit
 from tracker.permissions import Access, access_for, get_supervised_inspection
+from tracker.views import staging
 
 SESSION_KEY = "rectify_plan_upload"
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 def _upload_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "plan-uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return staging.staging_dir("plan")
 
 
 def supervised_inspections(access: Access) -> list[Inspection]:
@@ -56,11 +53,7 @@ class PlanUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("文件“%(name)s”超过 %(limit)s MB 的上限,未导入。")
-                % {"name": upload.name, "limit": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
+        staging.check_size(upload)
         return upload
 
 
