@@ -91,7 +91,15 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    # Transactions take the write lock when they begin (IMMEDIATE), so two writers queue on the
+    # busy timeout instead of one failing with "database is locked" when it upgrades a read lock
+    # (two reminder sweeps at once, the web server beside a worker); WAL lets readers go on
+    # while one writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 elif "postgresql" in DATABASES["default"]["ENGINE"] and env_bool("DB_PREPARED_STATEMENTS", True):
     # Server-side parameters ($1) and prepared statements: a page's queries are the same
     # statements with other ids, and PostgreSQL then plans each once per connection instead of
