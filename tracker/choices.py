@@ -48,6 +48,15 @@ class ProblemKind(models.TextChoices):
     PROBLEM = "problem", _("问题")
 
 
+class Withheld(models.TextChoices):
+    """Why a problem is counted but not printed in a published notice."""
+
+    PUBLIC = "", _("公开")
+    SECRET = "secret", _("涉密")
+    PRIVACY = "privacy", _("涉及个人隐私")
+    CASE = "case", _("在办案件")
+
+
 class TaskType(models.TextChoices):
     IMMEDIATE = "immediate", _("立行立改")
     DEADLINE = "deadline", _("限期整改")

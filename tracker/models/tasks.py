@@ -10,7 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tracker import rules
-from tracker.choices import DONE_STATUSES, MeasureState, ProblemKind, TaskStatus, TaskType
+from tracker.choices import (
+    DONE_STATUSES,
+    MeasureState,
+    ProblemKind,
+    TaskStatus,
+    TaskType,
+    Withheld,
+)
 
 
 def local_today() -> datetime.date:
@@ -45,6 +52,14 @@ class Problem(models.Model):
     # NFKC-folded title without punctuation or spaces: two notices' "same problem" match on it.
     title_key = models.CharField(_("匹配键"), max_length=255, db_index=True, editable=False)
     detail = models.TextField(_("整改情况"), blank=True)
+    withheld = models.CharField(
+        _("不公开原因"),
+        max_length=16,
+        choices=Withheld.choices,
+        blank=True,
+        default=Withheld.PUBLIC,
+        help_text=_("不公开的问题在通报中只计数,不列出"),
+    )
     sources = models.ManyToManyField(
         "tracker.SourceNotice", verbose_name=_("来源通报"), blank=True, related_name="problems"
     )
