@@ -4,6 +4,7 @@ supervisor."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -77,3 +78,33 @@ def test_every_page_a_newcomer_opens_shows_something(client, loaded):
         response = client.get(url)
         assert response.status_code == 200, (name, url)
         assert expected in response.content.decode(), (name, url)
+
+
+def test_the_demo_tasks_come_from_the_shipped_plan_imported_by_the_supervisor(loaded):
+    # The shipped spreadsheet reads as the demo's tasks say (rebuild it with build_demo_plan)
+    from tracker.importer import plan
+
+    parsed = plan.read_plan(demo.plan_path().read_bytes(), demo.PLAN_FILE, demo.PLAN_FEEDBACK)
+    assert not parsed.errors
+    by_title = {row.problem: row for row in parsed.rows}
+    assert set(by_title) == {spec.title for spec in demo.TASKS}
+    for spec in demo.TASKS:
+        row = by_title[spec.title]
+        assert row.owner_name == spec.owner
+        assert row.other_units == list(spec.responsible)
+        assert (row.lead_unit, row.lead_leader) == (spec.lead_unit, spec.leader)
+        assert row.task_type == spec.task_type
+        assert len(row.measures) == len(demo.MEASURES)
+    # And every demo task was created by the supervisor's plan import, its deadline moved to
+    # today's scenario
+    from tracker.choices import EventKind, EventSource
+    from tracker.models import TaskEvent, local_today
+
+    tasks = Task.objects.filter(inspection__organization__name=demo.ORGANIZATION)
+    created = TaskEvent.objects.filter(task__in=tasks, kind=EventKind.CREATED)
+    assert set(created.values_list("source", "actor__username")) == {
+        (EventSource.PLAN, "supervisor")
+    }
+    overdue = tasks.get(problem__title=demo.TASKS[0].title)
+    assert overdue.deadline == local_today() + datetime.timedelta(days=demo.TASKS[0].days)
+    assert overdue.lead_leader_name == "王某某"

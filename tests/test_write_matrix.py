@@ -245,6 +245,14 @@ CHANGES = {
     "remove_measure": Change(
         "remove_measure", _same, lambda t, a, c: actions.remove_measure(t, _first_measure(t), a)
     ),
+    "problem_title": Change(
+        "edit_problem",
+        _same,
+        lambda t, a, c: actions.edit_problem(t.problem, a, title="财政资金监管不严的问题"),
+    ),
+    "withheld": Change(
+        "edit_problem", _same, lambda t, a, c: actions.edit_problem(t.problem, a, withheld="case")
+    ),
     "admin_status": Change(
         "admin_set_status",
         _same,
@@ -274,6 +282,14 @@ def test_every_action_is_in_the_matrix():
             "record_reminder",
             "record_reminders",
             "create_tasks",  # create_task's bulk form, judged by the same rule
+            # judged by create_task's rule on the inspection (tests/test_assign.py)
+            "create_inspection",
+            "edit_inspection",
+            "create_problem",
+            # each task's own changes, judged one by one (tests/test_assign.py)
+            "assign_tasks",
+            "Assignment",
+            "TaskFields",
             "return_closeout",  # judged by the stage it returns from (lead_return, ...)
         }
     }

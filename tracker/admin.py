@@ -56,6 +56,47 @@ class CappedCountPaginator(Paginator):
         return self.object_list.order_by().values("pk")[: self.CAP + 1].count()
 
 
+class RefusalsAsFormErrors:
+    """A save the actions refuse is shown as a form error, with nothing written.
+
+    ``changeform_view`` runs the whole POST in one transaction; an ``ActionError`` from any
+    action leaves that block by exception (everything the save wrote is rolled back, no success
+    message, no admin log entry), and the view runs again on the same POST with the refusal
+    handed to the form (its ``refusal``), which makes the form invalid: the user sees their
+    input and the message, never a 500 and never a half-saved object."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_admin_refusal", None)
+        if refusal:
+            form = type(form.__name__, (form,), {"refusal": refusal})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        using = router.db_for_write(self.model)
+        try:
+            with transaction.atomic(using=using):
+                return self._changeform_view(request, object_id, form_url, extra_context)
+        except actions.ActionError as error:
+            request._admin_refusal = str(error)
+        with transaction.atomic(using=using):
+            return self._changeform_view(request, object_id, form_url, extra_context)
+
+
+class RefusableForm(forms.ModelForm):
+    """A model form that carries an action's refusal (``RefusalsAsFormErrors``)."""
+
+    refusal: str | None = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.refusal:
+            raise ValidationError(self.refusal)
+        return cleaned
+
+
 class FastChangelist(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
@@ -163,9 +204,14 @@ class ScopeAssignmentAdmin(FastChangelist):
 class ProblemInline(admin.TabularInline):
     model = Problem
     extra = 0
-    fields = ("label", "title", "kind", "parent", "order")
-    raw_id_fields = ("parent",)
+    fields = ("label", "title", "kind", "withheld", "parent", "order")
+    # Read-only here: a problem is reworded or withheld on its own page, through
+    # actions.edit_problem, so that its tasks' history records it.
+    readonly_fields = fields
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class NoticeReportInline(ReadOnlyInline):
@@ -239,9 +285,14 @@ class TaskLinkInline(ReadOnlyInline):
 
 
 @admin.register(Problem)
-class ProblemAdmin(FastChangelist):
-    list_display = ("__str__", "inspection", "kind", "order")
-    list_filter = ("kind",)
+class ProblemAdmin(RefusalsAsFormErrors, FastChangelist):
+    """Title, number and publication of an existing problem change through
+    ``actions.edit_problem`` (as the admin user, history on each of its tasks); the tree's other
+    fields are saved as they are."""
+
+    form = RefusableForm
+    list_display = ("__str__", "inspection", "kind", "withheld", "order")
+    list_filter = ("kind", "withheld")
     search_fields = ("title", "label")
     autocomplete_fields = ("inspection", "parent")
     list_select_related = ("inspection__organization",)
@@ -258,6 +309,17 @@ class ProblemAdmin(FastChangelist):
         if obj is not None and obj.pk and _tree_has_task(obj):
             fields += [f for f in ("parent", "inspection") if f not in fields]
         return fields
+
+    def save_model(self, request, obj: Problem, form, change: bool) -> None:
+        edited = {"title", "label", "withheld"}.intersection(form.changed_data)
+        if change and edited:
+            stored = Problem.objects.get(pk=obj.pk)
+            actions.edit_problem(
+                stored,
+                actions.Actor.of(request.user, EventSource.ADMIN, f"admin:problem:{obj.pk}"),
+                **{name: getattr(obj, name) for name in edited},
+            )
+        super().save_model(request, obj, form, change)
 
 
 def _tree_has_task(problem: Problem) -> bool:
@@ -675,7 +737,7 @@ class DeadlineFilter(admin.SimpleListFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(ScopedToTasks, FastChangelist):
+class TaskAdmin(RefusalsAsFormErrors, ScopedToTasks, FastChangelist):
     """Tasks in the admin: every change is a ``tracker.actions`` call made as the admin user.
 
     How a save runs, and why it is all or nothing:
@@ -690,13 +752,10 @@ class TaskAdmin(ScopedToTasks, FastChangelist):
        status correction last (first when it takes the task out of 已销号), each call checked
        against the version the form was loaded with. Neither ``obj.save()`` nor
        ``form.save_m2m()`` nor ``formset.save()`` runs.
-    3. ``changeform_view`` runs the whole POST in one transaction. An ``ActionError`` from any
-       action (a concurrent change, a refusal by ``tracker.permissions``, a workflow rule)
-       leaves that block by exception, so everything the save wrote so far is rolled back and
-       no success message or admin log entry exists. The view is then run again on the same
-       POST with the refusal handed to the form (``TaskAdminForm.refusal``), which makes the
-       form invalid: the user sees the page again with their input and the message as a form
-       error, never a 500 and never a half-saved task.
+    3. ``RefusalsAsFormErrors`` runs the whole POST in one transaction: an ``ActionError``
+       from any action (a concurrent change, a refusal by ``tracker.permissions``, a workflow
+       rule) rolls back everything the save wrote and shows the form again with the refusal as
+       a form error, never a 500 and never a half-saved task.
     """
 
     task_lookup = ""  # the rows are the tasks themselves
@@ -797,28 +856,6 @@ class TaskAdmin(ScopedToTasks, FastChangelist):
         if obj is not None:  # a task's problem and inspection are what it is: never re-pointed
             readonly = ("problem", "inspection", *readonly)
         return readonly
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        refusal = getattr(request, "_task_admin_refusal", None)
-        if refusal:
-            form = type(form.__name__, (form,), {"refusal": refusal})
-        return form
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
-            return self._changeform_view(request, object_id, form_url, extra_context)
-        using = router.db_for_write(self.model)
-        try:
-            with transaction.atomic(using=using):
-                return self._changeform_view(request, object_id, form_url, extra_context)
-        except actions.ActionError as error:
-            # The block above is rolled back: nothing of this save is stored. Show the form
-            # again, with the user's input and the refusal (the form is invalid, so nothing
-            # is attempted this time).
-            request._task_admin_refusal = str(error)
-        with transaction.atomic(using=using):
-            return self._changeform_view(request, object_id, form_url, extra_context)
 
     def _plan(self, request, obj: Task, form) -> _TaskSave:
         plan = getattr(form, "_task_save", None)

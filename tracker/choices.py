@@ -110,6 +110,8 @@ class EventKind(models.TextChoices):
     REOPENED = "reopened", _("重新打开")
     REMINDER = "reminder", _("提醒")
     IMPORTED = "imported", _("通报导入")
+    PROBLEM = "problem", _("问题修改")
+    WITHHELD = "withheld", _("公开设置变更")
 
 
 class EventSource(models.TextChoices):

@@ -3,16 +3,23 @@ with several units and people, tasks that light red, yellow and green, close-out
 each review stage, a pending extension, a closed task, a reopened one and a long-term task whose
 report is due. ``manage.py load_demo`` builds it once, beside the seed notices.
 
-Everything is written through ``tracker.actions``, as the people of the scenario where the rules
-let them (the clerk asks, the lead reviews, the supervisor approves), so the timelines read like
-an office's; set-up no person would do (creating the tasks) is the demo's system actor.
+The problems, measures, lead leaders, lead units, responsible units and deadlines come from a
+rectification plan in the offices' own spreadsheet layout, shipped as ``fixtures/demo-plan.xlsx``
+(written from ``TASKS`` by ``manage.py build_demo_plan``): the supervisor imports it through the
+plan importer, exactly as an office would, with its dates moved so that the plan is as old as
+the scenario says. Then everything is written through ``tracker.actions``, as the people of the
+scenario where the rules let them (the clerk asks, the lead reviews, the supervisor approves), so
+the timelines read like an office's.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -21,7 +28,6 @@ from tracker.choices import (
     EventSource,
     InspectionKind,
     Level,
-    ProblemKind,
     ScopeRole,
     TaskStatus,
     TaskType,
@@ -31,8 +37,8 @@ from tracker.models import (
     Inspection,
     Membership,
     Organization,
-    Problem,
     ScopeAssignment,
+    Task,
     Unit,
     local_today,
 )
@@ -141,42 +147,96 @@ def build(password: str) -> bool:
         feedback_date=today - datetime.timedelta(days=45),
         declared={"problems": len(TASKS)},
     )
-    categories = [
-        Problem.objects.create(
-            inspection=inspection, kind=ProblemKind.CATEGORY, label="", order=i, title=title
-        )
-        for i, title in enumerate(CATEGORIES, start=1)
-    ]
-    for order, spec in enumerate(TASKS, start=1):
-        problem = Problem.objects.create(
-            inspection=inspection,
-            parent=categories[spec.category],
-            kind=ProblemKind.PROBLEM,
-            label=f"{order}.",
-            order=100 + order,
-            title=spec.title,
-        )
-        deadline = None if spec.days is None else today + datetime.timedelta(days=spec.days)
-        task = actions.create_task(
-            problem,
-            SYSTEM,
-            owner_unit=units[spec.owner],
-            deadline=deadline,
-            status=TaskStatus.NOT_STARTED,
-            task_type=spec.task_type,
-            measures=MEASURES,
-            lead_leader_name=spec.leader,
-            lead_unit=units[spec.lead_unit] if spec.lead_unit else None,
-            report_due_on=today - datetime.timedelta(days=2)
-            if spec.task_type == TaskType.LONG_TERM
-            else None,
-        )
-        if spec.responsible:
-            actions.change_responsible_units(
-                task, [units[n] for n in spec.responsible], SYSTEM, reason="整改方案"
+    _import_plan(inspection, people["supervisor"], today)
+    tasks = {
+        t.problem.title: t
+        for t in Task.objects.filter(inspection=inspection).select_related("problem")
+    }
+    for spec in TASKS:
+        task = tasks[spec.title]
+        if spec.story == "report_due":
+            actions.change_report_due(
+                task, today - datetime.timedelta(days=2), SYSTEM, reason="季度报告"
             )
         _play(task, spec, people, today)
     return True
+
+
+# The day the shipped plan's dates are written for: a plan drawn up 45 days after feedback.
+PLAN_TODAY = datetime.date(2026, 3, 2)
+PLAN_FEEDBACK = PLAN_TODAY - datetime.timedelta(days=45)
+PLAN_FILE = "demo-plan.xlsx"
+PLAN_LEADER_TITLES = {"王某某": "副主任", "李某某": "副主任"}
+
+
+def plan_path() -> Path:
+    return Path(settings.BASE_DIR) / "fixtures" / PLAN_FILE
+
+
+def _import_plan(inspection: Inspection, supervisor, today: datetime.date) -> None:
+    """The supervisor imports the shipped plan (source 方案导入), its dates moved from
+    ``PLAN_TODAY`` to today."""
+    from tracker.importer import plan, plan_loader
+
+    parsed = plan.read_plan(plan_path().read_bytes(), PLAN_FILE, PLAN_FEEDBACK)
+    shift = today - PLAN_TODAY
+    for row in parsed.rows:
+        if row.deadline is not None:
+            row.deadline += shift
+    plan_loader.apply_plan(inspection, parsed, supervisor, name=PLAN_FILE)
+
+
+def plan_xlsx() -> bytes:
+    """``TASKS`` as an office writes its plan: a title row, the usual headers, the category
+    merged over its problems and each problem over its measures, several units in one cell,
+    leaders with their titles, deadlines as 2026年4月15日前 / 立行立改 / 长期坚持."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    headers = ["序号", "问题类别", "存在问题", "整改措施", "责任领导", "牵头单位",
+               "责任单位", "完成时限", "备注"]  # fmt: skip
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "整改方案"
+    sheet.append(["市委第三巡察组反馈意见整改方案(问题、任务、责任、时限清单)"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(headers)
+    row = 3
+    number = 0
+    for index, category in enumerate(CATEGORIES):
+        category_start = row
+        for spec in (t for t in TASKS if t.category == index):
+            number += 1
+            first = row
+            for measure in MEASURES:
+                leader = spec.leader
+                if leader in PLAN_LEADER_TITLES:
+                    leader = f"{leader}({PLAN_LEADER_TITLES[leader]})"
+                values = [f"{number}", category, spec.title, measure, leader, spec.lead_unit,
+                          "、".join([spec.owner, *spec.responsible]), _plan_deadline(spec), ""]  # fmt: skip
+                for col, value in enumerate(values, start=1):
+                    sheet.cell(row=row, column=col, value=value or None).alignment = Alignment(
+                        wrap_text=True, vertical="center"
+                    )
+                row += 1
+            for col in (1, 3, 5, 6, 7, 8, 9):
+                sheet.merge_cells(
+                    start_row=first, start_column=col, end_row=row - 1, end_column=col
+                )
+        sheet.merge_cells(start_row=category_start, start_column=2, end_row=row - 1, end_column=2)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _plan_deadline(spec: DemoTask) -> str:
+    if spec.task_type == TaskType.IMMEDIATE:
+        return "立行立改"
+    if spec.task_type == TaskType.LONG_TERM:
+        return "长期坚持"
+    day = PLAN_TODAY + datetime.timedelta(days=spec.days)
+    return f"{day.year}年{day.month}月{day.day}日前"
 
 
 def _play(task, spec: DemoTask, people: dict, today: datetime.date) -> None:

@@ -65,6 +65,7 @@ ACTION_RULES: dict[str, str] = {
     "add_measure": "supervise",
     "edit_measure": "supervise",
     "remove_measure": "supervise",
+    "edit_problem": "supervise",
     "admin_set_status": "admin",
 }
 
@@ -262,6 +263,22 @@ class Access:
         scope_q = self._scope_q((ScopeRole.SUPERVISOR,))
         return Inspection.objects.none() if scope_q is None else Inspection.objects.filter(scope_q)
 
+    def supervised_organizations(self):
+        """Organizations this user may open inspections of: those a supervisor scope names
+        (all for an all-organizations scope or an administrator)."""
+        from tracker.models import Organization
+
+        if not self.user.is_authenticated or not self.user.is_active:
+            return Organization.objects.none()
+        if self.is_admin:
+            return Organization.objects.all()
+        scopes = [s for s in self._scopes if s.role == ScopeRole.SUPERVISOR]
+        if any(s.all_organizations for s in scopes):
+            return Organization.objects.all()
+        return Organization.objects.filter(
+            pk__in=[s.organization_id for s in scopes if s.organization_id]
+        )
+
     def is_task_unit_member(self, task: Task) -> bool:
         """One of the user's units owns, leads or carries the task."""
         if not self.unit_ids:
@@ -285,7 +302,9 @@ class Access:
         for scope in self._scopes:
             if scope.role != ScopeRole.SUPERVISOR:
                 continue
-            if scope.all_organizations or scope.inspection_id == task.inspection_id:
+            if scope.all_organizations:
+                return True
+            if scope.inspection_id is not None and scope.inspection_id == task.inspection_id:
                 return True
             if scope.organization_id and scope.organization_id == task.inspection.organization_id:
                 return True

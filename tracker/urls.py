@@ -43,6 +43,21 @@ urlpatterns += [
     path("plans/template/", plan.plan_template, name="plan_template"),
 ]
 
+# --- inspections set up in the app: the inspection, its problems, assignment of its tasks
+from tracker.views import assign  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("inspections/", assign.inspection_list, name="inspection_list"),
+    path("inspections/new/", assign.inspection_edit, name="inspection_new"),
+    path("inspections/<int:pk>/edit/", assign.inspection_edit, name="inspection_edit"),
+    path("inspections/<int:pk>/problems/", assign.inspection_problems, name="inspection_problems"),
+    path(
+        "inspections/<int:pk>/problems/<int:problem_pk>/edit/",
+        assign.problem_edit,
+        name="problem_edit",
+    ),
+]
+
 # --- notice import (admin upload lives in the admin)
 urlpatterns += []
 

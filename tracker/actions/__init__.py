@@ -49,6 +49,16 @@ from tracker.actions.fields import (  # noqa: F401
     create_task,
     create_tasks,
 )
+from tracker.actions.problems import (  # noqa: F401
+    KEEP,
+    Assignment,
+    TaskFields,
+    assign_tasks,
+    create_inspection,
+    create_problem,
+    edit_inspection,
+    edit_problem,
+)
 from tracker.actions.progress import (  # noqa: F401
     add_evidence,
     add_measure,

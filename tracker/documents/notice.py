@@ -245,11 +245,13 @@ def inspection_word(insp: Inspection) -> str:
 
 
 def collect(inspection: Inspection, withheld: Iterable[int] = ()) -> Facts:
-    """Read an inspection's problem tree, tasks and outcomes (a handful of queries)."""
-    withheld_ids = frozenset(int(pk) for pk in withheld)
+    """Read an inspection's problem tree, tasks and outcomes (a handful of queries).
+
+    Withheld: the problems marked so (``Problem.withheld``) and those ``withheld`` names."""
     problems = list(
         Problem.objects.filter(inspection=inspection).order_by("order", "pk").select_related()
     )
+    withheld_ids = frozenset(int(pk) for pk in withheld) | {p.pk for p in problems if p.withheld}
     tasks = {
         t.problem_id: t
         for t in Task.objects.filter(inspection=inspection)

@@ -13,6 +13,7 @@ from tracker.choices import (
     MeasureState,
     TaskStatus,
     TaskType,
+    Withheld,
 )
 
 # What old_value/new_value hold, by event kind: codes, never labels, so that switching the
@@ -58,6 +59,8 @@ def label_events(events) -> list:
     names = dict(Unit.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
     def show(kind: str, value: str) -> str:
+        if kind == EventKind.WITHHELD:  # "" is a value here: 公开
+            return _code_label(Withheld, value)
         if not value:
             return ""
         if kind in STATUS_KINDS:

@@ -290,6 +290,7 @@ class Command(BaseCommand):
                         f"{title}(第{k + 1}项)",
                         f"{title_keys[title]}第{k + 1}项",
                         "",
+                        "",  # published (Problem.withheld)
                     )
                 )
                 task_type = rng.choices(
@@ -467,6 +468,7 @@ PROBLEM_COLUMNS = (
     "title",
     "title_key",
     "detail",
+    "withheld",
 )
 TASK_COLUMNS = (
     "id",

@@ -40,7 +40,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--inspection", type=int, required=True, help="巡视巡察编号")
         parser.add_argument("--out", required=True, help="输出文件,.docx 或 .txt")
-        parser.add_argument("--withheld", default="", help="不公开的问题编号,逗号分隔")
+        parser.add_argument(
+            "--withheld",
+            default="",
+            help="另外不公开的问题编号,逗号分隔(已标记不公开的问题总是不公开)",
+        )
         parser.add_argument("--contact", default=None, help="联系电话等联系方式")
         parser.add_argument("--date", default=None, help="落款日期 YYYY-MM-DD(默认今天)")
 
