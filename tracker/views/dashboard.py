@@ -249,6 +249,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             row["links"]["notice_docx"] = reverse("tracker:notice_docx", args=[row["id"]])
             row["links"]["notice_txt"] = reverse("tracker:notice_txt", args=[row["id"]])
             row["links"]["report_docx"] = reverse("tracker:report_docx", args=[row["id"]])
+            row["links"]["problems"] = reverse("tracker:inspection_problems", args=[row["id"]])
     export = Drill(request.GET, reverse("tracker:ledger_export"))
     view.update(
         as_of=data["as_of"],
