@@ -252,5 +252,5 @@ def test_the_assignment_page_reads_in_a_fixed_number_of_queries(
     login(client, carol)
     url = reverse("tracker:inspection_problems", args=[inspection.pk])
     client.get(url)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200

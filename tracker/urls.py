@@ -24,6 +24,14 @@ urlpatterns = [
     path("review/", workspace.review_queue, name="review_queue"),
 ]
 
+# --- notifications (通知)
+from tracker.views import inbox  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("notifications/", inbox.notification_list, name="notification_list"),
+    path("notifications/<int:pk>/", inbox.notification_open, name="notification_open"),
+]
+
 # --- dashboard and ledger export/import
 from tracker.views import dashboard, ledger  # noqa: E402  (this section's own imports)
 

@@ -139,8 +139,11 @@ def record_event(
     new: str = "",
     reason: str = "",
 ) -> TaskEvent:
-    """Append one history event. Only this module and modules built on it call this."""
-    return TaskEvent.objects.create(
+    """Append one history event, and the notifications of the people it concerns (same
+    transaction). Only this module and modules built on it call this."""
+    from tracker import notifications
+
+    event = TaskEvent.objects.create(
         task=task,
         kind=kind,
         old_value=old,
@@ -150,6 +153,8 @@ def record_event(
         source=actor.source,
         source_ref=actor.ref[:255],
     )
+    notifications.notify(event)
+    return event
 
 
 def _save(task: Task, fields: list[str]) -> None:

@@ -4,6 +4,7 @@
 from tracker.models.aggregates import TaskDayTally, TaskTally
 from tracker.models.history import HistoryIsAppendOnly, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
+from tracker.models.notifications import Notification
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
 from tracker.models.reminders import ReminderDigest, ReminderLog, ReminderSweep
@@ -27,4 +28,4 @@ __all__ = [
 ]
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
 __all__ += ["ReminderDigest", "ReminderLog", "ReminderSweep"]
-__all__ += ["TaskDayTally", "TaskTally"]
+__all__ += ["TaskDayTally", "TaskTally", "Notification"]
