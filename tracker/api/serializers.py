@@ -9,6 +9,7 @@ actions', and their refusals answer as ``tracker.api.errors`` says.
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -335,8 +336,7 @@ class ProgressInput(VersionedInput):
         help_text="Ids of the measures done; "
         "every other measure becomes not done. Omitted: ticks stay as they are.",
     )
-    not_applicable = serializers.DictField(
-        child=serializers.CharField(max_length=500),
+    not_applicable = serializers.JSONField(
         required=False,
         help_text="{measure id: reason} of the measures that do not apply; every other measure "
         "becomes applicable. Omitted: left as they are.",
@@ -345,11 +345,13 @@ class ProgressInput(VersionedInput):
         child=serializers.FileField(), required=False, help_text="Evidence files (multipart)."
     )
 
-    def validate_not_applicable(self, value: dict) -> dict[int, str]:
+    def validate_not_applicable(self, value) -> dict[int, str]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(_("须为 {措施编号: 理由} 形式的对象。"))
         try:
-            return {int(k): v for k, v in value.items()}
-        except ValueError:
-            raise serializers.ValidationError("keys must be measure ids") from None
+            return {int(k): str(v)[:500] for k, v in value.items()}
+        except (TypeError, ValueError):
+            raise serializers.ValidationError(_("须为 {措施编号: 理由} 形式的对象。")) from None
 
 
 class CloseoutRequestInput(VersionedInput):
@@ -387,7 +389,6 @@ class PlanImportInput(serializers.Serializer):
         default=True, help_text="true (default): only say what importing would do."
     )
     mapping = serializers.JSONField(
-        binary=True,  # a JSON text in a multipart form
         required=False,
         default=dict,
         help_text='JSON {unit name in the sheet: unit id, or "new" to create it}.',
@@ -401,7 +402,7 @@ class PlanImportInput(serializers.Serializer):
 
     def validate_mapping(self, value) -> dict[str, str]:
         if not isinstance(value, dict):
-            raise serializers.ValidationError("a JSON object")
+            raise serializers.ValidationError(_("须为 {单位名称: 单位编号或 new} 形式的对象。"))
         return {str(k): "" if v is None else str(v) for k, v in value.items()}
 
 
