@@ -118,6 +118,19 @@ def test_an_administrator_makes_and_revokes_tokens_in_the_admin(client, alice):
     assert not Token.objects.filter(user=alice).exists()
 
 
+def test_a_session_write_needs_the_csrf_token_a_token_write_does_not(alice, finance_task):
+    # The docs page writes with the login session: like every form, only with its CSRF token.
+    session = APIClient(enforce_csrf_checks=True)
+    session.force_login(alice)
+    body = {"version": finance_task.version, "note": "进展"}
+    refused = session.post(task_url(finance_task, "progress"), body, format="json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert session.get(task_url(finance_task)).status_code == 200  # reading needs none
+    assert (
+        api(alice).post(task_url(finance_task, "progress"), body, format="json").status_code == 200
+    )
+
+
 def test_an_inactive_users_token_stops_working(alice, finance_task):
     client = api(alice)
     alice.is_active = False
