@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",  # per-user API tokens (admin → 令牌, or the user's 接口令牌 page)
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
     "tracker",
     "rectify.apps.AxesConfig",  # django-axes: login throttling and lockout
 ]
@@ -284,6 +288,74 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-supervisor-summary": {
         "task": "tracker.tasks.weekly_summary",
         "schedule": crontab(hour=_sweep_hour, minute=_sweep_minute, day_of_week="mon"),
+    },
+}
+
+# The REST API (tracker.api, mounted at /api/; OpenAPI schema at /api/schema/, docs at
+# /api/docs/). Clients authenticate with a per-user token (``Authorization: Token <key>``) or,
+# for the browsable docs, the login session. Lists answer API_PAGE_SIZE items a page (a client
+# may ask for up to API_MAX_PAGE_SIZE with ?page_size=) and never count the whole result: each
+# page says only whether a next one exists. Throttle rates are "<requests>/<second|minute|
+# hour|day>", per user for authenticated requests and per address for anonymous ones, counted
+# in the shared cache (CACHE_URL).
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+if not 1 <= API_PAGE_SIZE <= API_MAX_PAGE_SIZE:
+    raise SettingError("API_PAGE_SIZE must be between 1 and API_MAX_PAGE_SIZE")
+API_THROTTLE_USER = env_str("API_THROTTLE_USER", "3600/hour")
+API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "60/hour")
+for _name in ("API_THROTTLE_USER", "API_THROTTLE_ANON"):
+    _count, _, _period = globals()[_name].partition("/")
+    if not _count.isdigit() or _period not in (
+        "second",
+        "minute",
+        "hour",
+        "day",
+        "s",
+        "m",
+        "h",
+        "d",
+    ):
+        raise SettingError(f"{_name}={globals()[_name]!r} is not a rate like 3600/hour")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_ANON, "user": API_THROTTLE_USER},
+    "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.NextPagePagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "tracker.api.errors.exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXIES,  # the anonymous throttle's address, as the login lockout's
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "rectify API",
+    "DESCRIPTION": "巡视巡察整改:检查、问题、整改任务、看板与整改操作。",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "tracker.choices.TaskStatus",
+        "CloseoutStatusEnum": "tracker.choices.CloseoutStatus",
+        "ExtensionStatusEnum": "tracker.choices.ExtensionStatus",
     },
 }
 

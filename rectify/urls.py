@@ -1,8 +1,11 @@
-"""Top-level URLs: the admin, authentication, language switching and the tracker app."""
+"""Top-level URLs: the admin, authentication, language switching, the REST API and the tracker
+app."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from tracker.views import tokens
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,7 +21,9 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/token/", tokens.api_token, name="api_token"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("tracker.api.urls")),
     path("", include("tracker.urls")),
 ]
 

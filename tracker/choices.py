@@ -122,6 +122,8 @@ class EventSource(models.TextChoices):
     PLAN = "plan", _("方案导入")
     SWEEP = "sweep", _("提醒巡检")
     SYSTEM = "system", _("系统")
+    # A change made through the REST API (tracker.api), by the token's or session's user.
+    API = "api", _("接口")
 
 
 class UnitRole(models.TextChoices):

@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import Level, TaskStatus, TaskType
+from tracker.choices import Level, ProblemKind, TaskStatus, TaskType
 from tracker.history_asof import scope_as_of
 from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
 from tracker.models.tasks import urgency_rank
@@ -378,3 +378,33 @@ class TaskFilterSet(django_filters.FilterSet):
                 )
             )
         )
+
+
+class InspectionFilterSet(django_filters.FilterSet):
+    """The API's inspection list: by organization and level. Ids, never choices of every row:
+    an id outside the user's scope lists nothing, exactly like one that does not exist."""
+
+    organization = django_filters.NumberFilter(label=_("党组织"), field_name="organization_id")
+    level = django_filters.ChoiceFilter(label=_("层级"), choices=Level.choices)
+
+    class Meta:
+        model = Inspection
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, access=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+
+
+class ProblemFilterSet(django_filters.FilterSet):
+    """The API's problem list: one inspection's tree, a node's children, categories or problems."""
+
+    inspection = django_filters.NumberFilter(label=_("巡视巡察"), field_name="inspection_id")
+    parent = django_filters.NumberFilter(label=_("上级"), field_name="parent_id")
+    kind = django_filters.ChoiceFilter(label=_("类别"), choices=ProblemKind.choices)
+
+    class Meta:
+        model = Problem
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, access=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)

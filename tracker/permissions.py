@@ -34,7 +34,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from tracker.choices import EventSource, ScopeRole, UnitRole
-from tracker.models import Inspection, Membership, ScopeAssignment, Task
+from tracker.models import Inspection, Membership, Problem, ScopeAssignment, Task
 from tracker.rules import lead_review_q, lead_review_unit_id
 
 # The rule each change needs: "edit" (unit members of the task, and its supervisors),
@@ -252,6 +252,25 @@ class Access:
             mine = Task.objects.filter(self._unit_q(self.unit_ids)).order_by()
             q |= Q(pk__in=mine.values("inspection_id"))
         return Inspection.objects.filter(q)
+
+    def problems(self) -> QuerySet[Problem]:
+        """Problems the user may read: every node of the inspections they supervise or observe,
+        and for a unit member the problems of their units' tasks with the categories above
+        them (never the rest of an inspection they only hold tasks in)."""
+        if not self.user.is_authenticated or not self.user.is_active:
+            return Problem.objects.none()
+        if self.is_admin:
+            return Problem.objects.all()
+        q = Q(pk__in=[])
+        scope_q = self._scope_q((ScopeRole.SUPERVISOR, ScopeRole.OBSERVER), prefix="inspection__")
+        if scope_q is not None:
+            q |= scope_q
+        if self.unit_ids:
+            mine = Task.objects.filter(self._unit_q(self.unit_ids)).order_by()
+            q |= Q(pk__in=mine.values("problem_id"))
+            q |= Q(pk__in=mine.values("problem__parent_id"))
+            q |= Q(pk__in=mine.values("problem__parent__parent_id"))
+        return Problem.objects.filter(q)
 
     def supervised_inspections(self) -> QuerySet[Inspection]:
         """Inspections this user supervises (plans, published notices and reports): the same

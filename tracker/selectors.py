@@ -747,3 +747,20 @@ def dashboard(
         "rules": rules,
         "source": "tallies" if tally is not None else "scan",
     }
+
+
+def dashboard_for(access, filterset) -> dict:
+    """``dashboard`` for a user's scope (``tracker.permissions.Access``) narrowed by a bound
+    ``TaskFilterSet`` (built with ``as_of_values=True`` over ``access.tasks()``): the page and
+    the API read the same figures the same way.
+
+    Supervisors', observers' and administrators' scopes with the usual filters read the tallies
+    the actions keep (a few grouped queries at any volume); others scan their tasks."""
+    scope = access.tally_q()
+    tally = day_tally = None
+    if scope is not None:
+        narrowed = filterset.tally_q()
+        tally = None if narrowed is None else scope & narrowed
+        narrowed = filterset.tally_q(day=True)
+        day_tally = None if narrowed is None else scope & narrowed
+    return dashboard(filterset.qs, filterset.today(), tally=tally, day_tally=day_tally)

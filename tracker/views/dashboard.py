@@ -226,20 +226,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filterset = TaskFilterSet(
         request.GET or None, queryset=access.tasks(), access=access, as_of_values=True
     )
-    tasks = filterset.qs
-    today = filterset.today()
     can_upload = access.may_upload_ledger
-    # Supervisors', observers' and administrators' scopes with the usual filters read the
-    # tallies the actions keep (a few grouped queries at any volume); others scan their tasks.
     # Nothing of today is cached: every figure and name is as of this request.
-    scope = access.tally_q()
-    tally = day_tally = None
-    if scope is not None:
-        narrowed = filterset.tally_q()
-        tally = None if narrowed is None else scope & narrowed
-        narrowed = filterset.tally_q(day=True)
-        day_tally = None if narrowed is None else scope & narrowed
-    data = selectors.dashboard(tasks, today, tally=tally, day_tally=day_tally)
+    data = selectors.dashboard_for(access, filterset)
     drill = Drill(request.GET, reverse("tracker:task_list"))
     view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
     if access.is_supervisor:
