@@ -36,7 +36,7 @@ The package reads as the pipeline, one module per step:
 from __future__ import annotations
 
 from ..text import core_org_name, fold_status, normalize_title, org_names_match
-from .data import ParsedInspection, ParsedNotice, ParsedProblem
+from .data import ParsedInspection, ParsedNotice, ParsedProblem, ParseWarning
 from .decoding import MAX_NOTICE_BYTES, NoticeParseError, decode_notice, read_notice
 from .facts import _DECLARED
 from .reader import parse_notice
@@ -47,6 +47,7 @@ __all__ = [
     "ParsedInspection",
     "ParsedNotice",
     "ParsedProblem",
+    "ParseWarning",
     "_DECLARED",
     "core_org_name",
     "decode_notice",

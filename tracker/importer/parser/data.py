@@ -53,6 +53,9 @@ class ParsedInspection:
     feedback: datetime.date | None = None
     declared: dict[str, int | float] = field(default_factory=dict)
     problems: list[ParsedProblem] = field(default_factory=list)
+    # One round over many organizations reported by its totals ("对…等12个党组织开展了巡察"):
+    # no problems of its own; declared["units"] says how many organizations.
+    rollup: bool = False
 
     @property
     def leaf_problems(self) -> int:
@@ -76,14 +79,29 @@ class ParsedInspection:
         }
 
 
+class ParseWarning(str):
+    """A warning about what was read: its (translated) text, and the line of the notice it is
+    about (``line``; None when no one line is)."""
+
+    line: int | None
+
+    def __new__(cls, text: str, *, line: int | None = None) -> ParseWarning:
+        self = super().__new__(cls, text)
+        self.line = line
+        return self
+
+
 @dataclass
 class ParsedNotice:
     name: str
     title: str | None = None
+    # The line the title was printed on; None when the notice prints none and the title was
+    # composed from its signature, round and what it says it publishes.
+    title_line: int | None = None
     issuer: str | None = None
     published: datetime.date | None = None
     inspections: list[ParsedInspection] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

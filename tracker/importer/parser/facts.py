@@ -11,6 +11,7 @@ from ..text import core_org_name, org_names_match
 from .data import ParsedInspection
 from .patterns import (
     _ALIAS_RE,
+    _ENTRY_EXIT_RE,
     _GROUP_RE,
     _KIND_RE,
     _LEVEL_RE,
@@ -65,7 +66,7 @@ def _facts(insp: ParsedInspection, intro: str, title: str) -> None:
     m = _GROUP_RE.search(intro) or _GROUP_RE.search(title)
     if m:
         insp.group = m.group(1)
-        if not _LEVEL_RE.match(insp.group):
+        if insp.group.startswith("第"):
             lv = insp.level or (
                 _LEVEL_RE.search(intro).group(1) if _LEVEL_RE.search(intro) else None
             )
@@ -118,6 +119,24 @@ def _dates(insp: ParsedInspection, intro: str) -> None:
             last_year = y2
             end_date = _make_date(y2, mo2, d2)
             break
+    m = _ENTRY_EXIT_RE.search(intro) if insp.start is None and "进驻" in intro else None
+    if m:
+        g = m.groups()
+        try:
+            y1 = _to_int(g[0]) if g[0] else _year_before(intro, m.start())
+            y2 = _to_int(g[3]) if g[3] else y1
+            mo1, d1, mo2, d2 = (_to_int(x) for x in (g[1], g[2], g[4], g[5]))
+        except (ValueError, TypeError):
+            y1 = None
+        if y1 is not None and y2 is not None:
+            if not g[3] and (mo2, d2) < (mo1, d1):
+                y2 += 1
+            start, end = _iso(y1, mo1, d1), _iso(y2, mo2, d2)
+            if start and end:
+                insp.start, insp.end = start, end
+                span = (m.start(), m.end())
+                last_year = y2
+                end_date = _make_date(y2, mo2, d2)
     for sentence_match in re.finditer(r"[^。]*反馈[^。]*", intro):
         sentence = sentence_match.group(0)
         if "征求" in sentence:
@@ -204,8 +223,10 @@ def _organization(
     return organization, out_aliases
 
 
-def _declared(text: str) -> dict[str, int | float]:
+def _declared(text: str) -> tuple[dict[str, int | float], dict[str, str]]:
+    """The totals stated in ``text``, and for each the words it was read from."""
     out: dict[str, int | float] = {}
+    found: dict[str, str] = {}
     # Status totals belong to the sentence that states the number of problems
     # ("反馈的31个具体问题,目前已完成22个、基本完成7个…"); look there first.
     # Status totals belong to a sentence about the problems fed back ("反馈的31个具体问题,
@@ -254,6 +275,7 @@ def _declared(text: str) -> dict[str, int | float]:
             elif isinstance(value, float):
                 value = round(value, 4)
         out[key] = value
+        found[key] = m.group(0)
     # "对反馈的3个问题……已全部完成整改": every problem declared is completed.
     if (
         "problems" in out
@@ -262,7 +284,7 @@ def _declared(text: str) -> dict[str, int | float]:
         and any(_ALL_DONE_RE.search(x) for x in problem_sentences)
     ):
         out["completed"] = out["problems"]
-    return out
+    return out, found
 
 
 _ALL_DONE_RE = re.compile(r"(?:已|均已)全部(?:完成整改|整改完成|整改到位|完成|办结|销号)")
@@ -317,7 +339,7 @@ _DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
             "completed",
             (
                 rf"(?<!基本)(?<!未)(?<!阶段性)(?:已经?|已全部|目前已)?(?:整改)?(?:完成|整改到位|办结|销号)"
-                rf"(?:整改)?\s*{NUM}\s*(?:个|项|条)"
+                rf"(?:整改)?(?:的)?(?:问题)?\s*{NUM}\s*(?:个|项|条)"
             ),
             False,
         ),
@@ -339,11 +361,16 @@ _DECLARED: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
         ),
         (
             "not_completed",
-            rf"{NUM}\s*(?:个|项|条)(?:问题)?(?:正在整改|持续推进|正在推进|尚未完成|未完成|整改中)",
+            rf"{NUM}\s*(?:个|项|条)(?:问题)?(?:正在持续推进|正在整改|持续推进|正在推进|尚未完成|未完成|整改中)",
             False,
         ),
-        ("long_term", rf"(?:需)?长期(?:坚持|推进|整改)(?:的)?\s*{NUM}\s*(?:个|项|条)", False),
+        (
+            "long_term",
+            rf"(?:需)?长期(?:坚持|推进|整改)(?:的)?(?:问题)?\s*{NUM}\s*(?:个|项|条)",
+            False,
+        ),
         ("lead_units", rf"{NUM}\s*个(?:整改)?牵头(?:单位|部门|科室)", False),
+        ("lead_units", rf"牵头(?:单位|部门|科室)\s*{NUM}\s*个", False),
         ("responsible_units", rf"{NUM}\s*个(?:整改)?责任(?:单位|部门)", False),
         ("measures", rf"{NUM}\s*(?:项|条|个)(?:具体)?整改(?:措施|举措)", False),
         ("measures", rf"整改(?:措施|举措)\s*{NUM}\s*(?:项|条)", False),

@@ -12,16 +12,20 @@ from .data import ParsedNotice
 from .facts import _make_date, _to_int
 from .headings import _Line
 from .patterns import (
+    _BRACKETED_LINE_RE,
     _CHROME_PREFIXES,
     _CHROME_WORDS,
     _DATE_ONLY_RE,
     _INLINE_FIELD_RE,
     _ISO_DATE_ONLY_RE,
+    _ISSUER_SOURCE_RE,
+    _MEDIA_SOURCE_RE,
     _ORG_HEADING_RE,
     _ORG_LINE_RE,
     _ORG_SECTION_RE,
     _PUBLISHED_RE,
     _SIG_COMMITTEE_RE,
+    _SIG_OFFICE_RE,
     _SOURCE_RE,
 )
 
@@ -37,14 +41,26 @@ def _is_title_line(t: str) -> bool:
     return (
         len(t) <= 120
         and "。" not in t
-        and bool(re.search(r"(?:通报|情况|公告|公示|报告|公开)$", t))
+        # "…的通报", also with a note after it: "…的通报(截至2023年11月底)", "…(第二批)".
+        and bool(re.search(r"(?:通报|情况|公告|公示|报告|公开)(?:\s*\([^()]{1,20}\))?$", t))
     )
 
 
 def _is_chrome(text: str) -> bool:
     if len(text) >= 200:
         return False
+    if text[0] in "([【":  # "(发布日期:2023年12月20日)"
+        m = _BRACKETED_LINE_RE.match(text)
+        if m and m.group(1).startswith(_CHROME_PREFIXES):
+            return True
     return text.startswith(_CHROME_PREFIXES) or any(w in text for w in _CHROME_WORDS)
+
+
+def _issuer_source(source: str | None) -> str | None:
+    """A source tag that names the issuing body, else None (a medium, a byline tag)."""
+    if source and _ISSUER_SOURCE_RE.search(source) and not _MEDIA_SOURCE_RE.search(source):
+        return source
+    return None
 
 
 def split_lines(text: str) -> list[_Line]:
@@ -94,7 +110,9 @@ class _Frame:
             while j >= 0 and not lines[j].text:
                 j -= 1
             sig = lines[j].text.replace(" ", "") if j >= 0 else ""
-            if sig and (_ORG_LINE_RE.match(sig) or _SIG_COMMITTEE_RE.match(sig)):
+            if sig and (
+                _ORG_LINE_RE.match(sig) or _SIG_COMMITTEE_RE.match(sig) or _SIG_OFFICE_RE.match(sig)
+            ):
                 self.signature = lines[j].text.replace(" ", "")
                 end = j
             self._sig_date = date
@@ -120,12 +138,14 @@ class _Frame:
                 title_done = True
                 if _is_title_line(t):
                     notice.title = t
+                    notice.title_line = ln.no
                     continue
                 if _ORG_LINE_RE.match(t.replace(" ", "")):
                     # The title set on two lines: the organization, then "关于…的通报".
                     nxt = next((x for x in lines[:end] if x.no > ln.no and x.text), None)
                     if nxt is not None and nxt.text.startswith("关于") and _is_title_line(nxt.text):
                         notice.title = t.replace(" ", "") + nxt.text
+                        notice.title_line = ln.no
                         title_line = nxt.no
                         continue
             if title_line is not None and ln.no == title_line:
@@ -137,7 +157,7 @@ class _Frame:
                 self._read_chrome(ln.text)
         if notice.published is None:
             notice.published = self._sig_date
-        notice.issuer = self.source or self.signature
+        notice.issuer = _issuer_source(self.source) or self.signature
         return content
 
     def _read_chrome(self, t: str) -> None:

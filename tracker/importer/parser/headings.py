@@ -19,6 +19,7 @@ from .patterns import (
     _H_PNUM,
     _H_WENTI,
     _H_WENTI_BRACKET,
+    _H_WENTI_FIELD,
     _MID_HINTS,
     _MID_STATUS_SCAN_RE,
     _STATUS_BRACKET_END_RE,
@@ -107,6 +108,11 @@ class _Node:
         m = _STATUS_ONLY_RE.match(rest) if rest else None
         if m:
             words.append(m.group(1))
+        elif rest:
+            # "1.“…”问题。建立跟踪机制,推动落地项目11个。(已完成)": the status closes the line.
+            m = _STATUS_BRACKET_END_RE.search(rest)
+            if m:
+                words.append(m.group(1))
         # "…问题。整改情况:已完成" on the heading line, right after the title.
         near = self.text[: len(self.head[0]) + 40]
         if "情况" in near or "状态" in near or "进" in near or "结果" in near:
@@ -181,6 +187,11 @@ def _parse_heading(text: str) -> tuple[str, str | None, str] | None:
         m = _H_WENTI_BRACKET.match(text)
         if m:
             return "wenti", (f"【问题{m.group(1)}】" if m.group(1) else None), m.group(2)
+        return None
+    if c in "存反发巡" and "问题" in text[:6]:
+        m = _H_WENTI_FIELD.match(text)
+        if m:
+            return "wenti", None, m.group(1)
         return None
     if c == "问":
         m = _H_WENTI.match(text)

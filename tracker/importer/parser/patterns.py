@@ -18,6 +18,8 @@ NUM = rf"(\d+(?:\.\d+)?|[{NUMCH}]+)"
 
 # Heading label styles, tried in order. (style, regex); the regex yields label parts and text.
 _H_WENTI_BRACKET = re.compile(rf"^【\s*问题\s*([{CN}\d]{{0,4}})\s*】\s*[:]?\s*(.*)$")
+# A block opened by a field naming the problem: "存在问题:…" (then 整改措施:…, 完成情况:…).
+_H_WENTI_FIELD = re.compile(r"^(?:存在|反馈|发现|巡察反馈|巡视反馈)的?问题\s*[:]\s*(\S.*)$")
 _H_WENTI = re.compile(rf"^问题\s*(?:([{CN}\d]{{1,4}})\s*[:、.](?!\d)|()[:])\s*(.*)$")
 _H_DIGE = re.compile(rf"^第\s*([{CN}\d]{{1,4}})\s*(?:个|项|条|类)?问题\s*[:,]?\s*(?:是)?(.*)$")
 _H_PCN = re.compile(rf"^\(\s*([{CN}]{{1,4}})\s*\)\s*(.*)$")
@@ -75,6 +77,11 @@ _RANGE_RE = re.compile(
     rf"(?:{_YEAR})?\s*{_MON}\s*(?:{_DAY})?\s*(?:至|到|—|–|-|~|－|一)\s*"
     rf"(?:(?:{_YEAR})?\s*{_MON}\s*(?:{_DAY})?|{_DAY})"
 )
+# The period written as an entry date and an exit date: "于2023年3月20日进驻…,5月19日结束进驻".
+_ENTRY_EXIT_RE = re.compile(
+    rf"(?:{_YEAR})?\s*{_MON}\s*{_DAY}\s*(?:起)?[^。]{{0,40}}?进驻[^。]{{0,60}}?"
+    rf"(?:{_YEAR})?\s*{_MON}\s*{_DAY}\s*(?:结束进驻|完成进驻|撤离|结束)"
+)
 _SINGLE_DATE_RE = re.compile(rf"(?:{_YEAR})?\s*{_MON}\s*{_DAY}")
 _YEAR_ONLY_RE = re.compile(_YEAR)
 
@@ -85,7 +92,9 @@ _ROUND_RES = (
     re.compile(rf"()({_LEVEL})(第[{NUMCH}\d]{{1,4}}轮)"),
     re.compile(rf"()()(第[{NUMCH}\d]{{1,4}}轮)(?:常规|专项|机动|提级)?(?:巡视|巡察)"),
 )
-_GROUP_RE = re.compile(rf"({_LEVEL}?第[{NUMCH}\d]{{1,3}}(?:巡视|巡察)组)")
+_GROUP_RE = re.compile(
+    rf"((?:{_LEVEL}|街道党工委|街道党委|镇党委|乡党委|党工委)?第[{NUMCH}\d]{{1,3}}(?:巡视|巡察)组)"
+)
 _LEVEL_RE = re.compile(rf"({_LEVEL})")
 _KIND_RE = re.compile(r"(回头看|常规|专项|机动|提级|交叉)(?:巡视|巡察)?")
 
@@ -147,7 +156,11 @@ _MID_HINTS = (
     "至此",
 )
 _WRAP_ZHENDUI_Q = re.compile(r"^针对[^“”]{0,40}?“(.+)”\s*的?问题$")
-_WRAP_ZHENDUI = re.compile(r"^针对(?:[^“”]{0,20}?(?:指出|反馈|提出|发现)的)?([^“”]{2,}?)的?问题$")
+_WRAP_ZHENDUI = re.compile(r"^针对(?:[^“”]{0,20}?(?:指出|反馈|提出|发现)的)?(.{2,}?)的?问题$")
+# "对于“…”的问题" is "针对“…”问题" in other words; "“…”问题" names one problem by its quote.
+_WRAP_DUIYU_Q = re.compile(r"^对于[^“”]{0,30}?“(.+)”\s*的?问题$")
+_WRAP_DUIYU = re.compile(r"^对于(.{2,}?)的?问题$")
+_WRAP_QUOTED = re.compile(r"^“([^“”]+)”\s*的?问题$")
 _WRAP_GUANYU_Q = re.compile(r"^关于[^“”]{0,30}?“(.+)”\s*的?问题\s*的?(?:整改|落实|进展)*(?:情况)?$")
 _WRAP_GUANYU = re.compile(r"^关于(.{2,}?)的?问题$")
 _WRAP_SUFFIX = re.compile(
@@ -181,4 +194,41 @@ _TABLE_SPLIT_PIPE = re.compile(r"\s*[|│┃]\s*")
 # A bracketed field name inside a line (not at its start): where one field of a block ends.
 _INLINE_FIELD_RE = re.compile(
     r"(?<=\S)\s*(?=【\s*(?:问题|整改|完成|责任|牵头|办理|落实|存在问题|反馈问题)[^】]{0,8}】)"
+    rf"(?!【\s*(?:{STATUS_WORDS_RE})\s*】)"  # "…的问题【整改中】" is a status, not a field
+)
+
+# A section about how the organization led and organized the rectification, its results in
+# general, how it takes the inspectors' suggestions up or keeps the gains: never problems or
+# categories, whatever their numbering (checked together with the shortcoming words, _NEG_RE).
+_LEAD_RE = re.compile(
+    r"组织领导|政治站位|政治任务|政治责任|政治自觉|主体责任|整改责任|扛起|扛牢|扛实|压实|压紧|高位推动|"
+    r"部署推进|统筹推进|以上率下|督促检查|督查督办|跟踪问效|高度重视|迅速部署|细化方案|"
+    r"(?:整改)?工作(?:的)?(?:组织)?(?:开展|推进|落实)?(?:总体)?情况$|总体情况|开展情况$|"
+    r"举一反三|长效机制|常态长效|常态化长效化|巩固(?:深化)?(?:整改)?成果|整改成效|成效(?:初步)?显现|"
+    r"意见建议|巡察建议|巡视建议|建议(?:的)?(?:采纳|落实)"
+)
+# Inspections of many organizations at once reported as one round: "对县发展和改革局、县教育局
+# 等12个党组织开展了常规巡察".
+_ROLLUP_RE = re.compile(
+    rf"对([^,。;对]{{2,80}}?等\s*{NUM}\s*个(?:单位|部门|乡镇|村|社区)?(?:党组织|单位|部门))"
+    r"(?:开展|进行|实施)了?"
+)
+# A page header in brackets: "(发布日期:2023年12月20日)".
+_BRACKETED_LINE_RE = re.compile(r"^[(\[【]\s*(.*?)\s*[)\]】]$")
+# A source tag that names an issuing body ("市委巡察办", "安平县纪委监委"), not a medium
+# ("临江日报", "…网站") or a byline tag ("莞巡宣").
+_ISSUER_SOURCE_RE = re.compile(
+    r"(?:办|办公室|委|委员会|党委|党组|党工委|局|厅|部|政府|纪委监委|监委|巡察组|巡视组)$"
+)
+_MEDIA_SOURCE_RE = re.compile(
+    r"日报|晚报|报社|网站|新闻|融媒|电视台|广播|在线|微信|公众号|客户端|(?:报|网|台|发布)$"
+)
+# A signature naming an office: "中共青溪县委巡察工作领导小组办公室", "市委巡察办".
+_SIG_OFFICE_RE = re.compile(
+    r"^(?:中共|中国共产党)?[^\s,。;:、“”()]{2,30}?(?:办公室|巡察办|巡视办)$"
+)
+# What an untitled notice says it publishes: "现将巡察整改情况予以公布", "向社会公开巡视整改进展情况".
+_PUBLISHES_RE = re.compile(
+    r"(?:现将|现就)([^,。;]{0,16}?整改[^,。;]{0,12}?情况)(?:予以|向社会)?(?:公布|公开|通报|公示)"
+    r"|公开((?:巡视|巡察)[^,。;]{0,16}?情况)"
 )

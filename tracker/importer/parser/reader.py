@@ -5,15 +5,31 @@ from __future__ import annotations
 
 import re
 
+from ..numerals import parse_number
 from ..text import fold_status, fold_task_type
-from .data import ParsedInspection, ParsedNotice, ParsedProblem
+from .data import ParsedInspection, ParsedNotice, ParsedProblem, ParseWarning
 from .decoding import NoticeParseError, _
 from .facts import _declared, _facts, _organization
 from .frame import _Frame, _segments, split_lines
 from .headings import _body_status, _Line, _Node, _tail_status
-from .patterns import _ALIAS_RE, _BODY_MARKER_RE, _NEG_RE, _STATUS_FIELD_RE, _STATUS_ONLY_RE
+from .patterns import (
+    _ALIAS_RE,
+    _BODY_MARKER_RE,
+    _NEG_RE,
+    _PUBLISHES_RE,
+    _ROLLUP_RE,
+    _STATUS_FIELD_RE,
+    _STATUS_ONLY_RE,
+)
 from .titles import _clean_title, _extract_measures, _is_wrapper_title, _unwrap_title
-from .tree import _evidence, _is_category, _is_closing, _is_explicit, _tree
+from .tree import _evidence, _is_category, _is_closing, _is_explicit, _is_lead, _tree
+
+
+def _all_text(node: _Node) -> list[str]:
+    out = [node.text, *node.body] if node.text else list(node.body)
+    for c in node.children:
+        out.extend(_all_text(c))
+    return out
 
 
 class _NoticeReader:
@@ -23,6 +39,9 @@ class _NoticeReader:
         self.lines: list[_Line] = split_lines(text)
         self.signature: str | None = None
         self.nonproblem: list[str] = []
+        self.intro = ""
+        # Per inspection (by id): the line each declared total was read from.
+        self.declared_lines: dict[int, dict[str, int | None]] = {}
 
     def _problems(self, root: _Node) -> list[ParsedProblem]:
         out: list[ParsedProblem] = []
@@ -41,6 +60,8 @@ class _NoticeReader:
         for node in nodes:
             if _is_closing(node):
                 kinds.append("closing")
+            elif _is_lead(node):
+                kinds.append("lead")
             elif _is_category(node):
                 kinds.append("category")
             elif _is_wrapper_title(node.sentence) and node.children:
@@ -80,7 +101,7 @@ class _NoticeReader:
     def _wrapper_children(self, nodes: list[_Node]) -> list[ParsedProblem]:
         out: list[ParsedProblem] = []
         for node in nodes:
-            if _is_closing(node):
+            if _is_closing(node) or _is_lead(node):
                 self._collect_text(node)
             elif _is_category(node):
                 out.append(self._category(node))
@@ -97,11 +118,11 @@ class _NoticeReader:
         def negative(node: _Node) -> bool:
             return bool(_NEG_RE.search(node.sentence))
 
-        live = [n for n in nodes if not _is_closing(n)]
+        live = [n for n in nodes if not _is_closing(n) and not _is_lead(n)]
         out: list[ParsedProblem] = []
         wrappers = []
         for node in live:
-            kids = [c for c in node.children if not _is_closing(c)]
+            kids = [c for c in node.children if not _is_closing(c) and not _is_lead(c)]
             if kids and sum(map(negative, kids)) * 2 >= len(kids):
                 wrappers.append(node)
         if wrappers:
@@ -223,7 +244,16 @@ class _NoticeReader:
             self.nonproblem = list(intro_lines)
             problems = self._problems(root)
             self.nonproblem.extend(closing)
-            org, aliases = _organization(intro, notice.title, self.signature)
+            rollup = _ROLLUP_RE.search(intro) if not _evidence(root) else None
+            if rollup:
+                # One round over many organizations, reported by its totals: the round's record,
+                # with no problems made of its sections (whatever shortcomings they mention).
+                problems = []
+                self.nonproblem = [*intro_lines, *_all_text(root), *closing]
+                org, aliases = _clean_title(rollup.group(1)), []
+            else:
+                org, aliases = _organization(intro, notice.title, self.signature)
+            self.intro = intro
             if not org:
                 raise NoticeParseError(
                     _(
@@ -232,13 +262,16 @@ class _NoticeReader:
                     ),
                     name=self.name,
                 )
-            insp = ParsedInspection(organization=org, aliases=aliases)
+            insp = ParsedInspection(organization=org, aliases=aliases, rollup=bool(rollup))
             _facts(insp, intro, title)
-            insp.declared = _declared("\n".join(self.nonproblem))
+            insp.declared = self._declared(insp)
+            if rollup:
+                insp.declared["units"] = parse_number(rollup.group(2))
             insp.problems = problems
             notice.inspections.append(insp)
         else:
             shared_intro = "".join(ln.text for ln in segments[0].lines)
+            self.intro = shared_intro
             for seg in segments[1:]:
                 intro_lines, root, closing = _tree(seg.lines, self.name)
                 self.nonproblem = list(intro_lines)
@@ -249,11 +282,11 @@ class _NoticeReader:
                 _facts(insp, shared_intro + "。" + own_intro, title)
                 for m in _ALIAS_RE.finditer(own_intro):
                     insp.aliases.append(m.group(1))
-                insp.declared = _declared("\n".join(self.nonproblem))
+                insp.declared = self._declared(insp)
                 insp.problems = problems
                 notice.inspections.append(insp)
         total = sum(i.leaf_problems for i in notice.inspections)
-        if total == 0:
+        if total == 0 and not any(i.rollup for i in notice.inspections):
             first_line = content[0].no if content else None
             raise NoticeParseError(
                 _(
@@ -263,8 +296,38 @@ class _NoticeReader:
                 name=self.name,
                 line=first_line,
             )
+        if notice.title is None:
+            notice.title = self._composed_title()
         self._warn()
         return notice
+
+    def _declared(self, insp: ParsedInspection) -> dict[str, int | float]:
+        """The totals of the current section's non-problem text; remembers the line each was
+        stated on (the warnings name it)."""
+        declared, found = _declared("\n".join(self.nonproblem))
+        self.declared_lines[id(insp)] = {k: self._line_of(v) for k, v in found.items()}
+        return declared
+
+    def _line_of(self, snippet: str) -> int | None:
+        for ln in self.lines:
+            if snippet in ln.text:
+                return ln.no
+        return None
+
+    def _composed_title(self) -> str | None:
+        """A notice printing no title line: "<signature>关于<round><what it publishes>的通报",
+        from what its introduction says it publishes ("现将巡察整改情况予以公布"), else none."""
+        m = _PUBLISHES_RE.search(self.intro)
+        if not m:
+            return None
+        rounds = {i.round for i in self.notice.inspections if i.round}
+        round_ = rounds.pop() if len(rounds) == 1 else ""
+        what = m.group(1) or m.group(2)
+        if "巡视" not in what and "巡察" not in what:
+            what = ("巡察" if "巡察" in self.intro else "巡视") + what
+        if round_ and round_ not in what:
+            what = round_ + what
+        return f"{self.signature or ''}关于{what}的通报"
 
     def _warn(self) -> None:
         notice = self.notice
@@ -273,11 +336,15 @@ class _NoticeReader:
             prefix = f"{who}:" if who else ""
             leaves = insp.leaf_problems
             declared = insp.declared.get("problems")
-            if isinstance(declared, int) and declared != leaves:
+            lines = self.declared_lines.get(id(insp), {})
+            if isinstance(declared, int) and declared != leaves and not insp.rollup:
                 notice.warnings.append(
-                    prefix
-                    + _("通报声明问题 %(declared)s 个,公布了 %(published)s 个")
-                    % {"declared": declared, "published": leaves}
+                    ParseWarning(
+                        prefix
+                        + _("通报声明问题 %(declared)s 个,公布了 %(published)s 个")
+                        % {"declared": declared, "published": leaves},
+                        line=lines.get("problems"),
+                    )
                 )
             counted = [
                 insp.declared.get(k) for k in ("completed", "basically_completed", "not_completed")
@@ -285,14 +352,20 @@ class _NoticeReader:
             numbers = [c for c in counted if isinstance(c, int)]
             if isinstance(declared, int) and len(numbers) == 3 and sum(numbers) != declared:
                 notice.warnings.append(
-                    prefix
-                    + _("各完成情况合计 %(sum)s 个,与声明的问题数 %(declared)s 个不符")
-                    % {"sum": sum(numbers), "declared": declared}
+                    ParseWarning(
+                        prefix
+                        + _("各完成情况合计 %(sum)s 个,与声明的问题数 %(declared)s 个不符")
+                        % {"sum": sum(numbers), "declared": declared},
+                        line=lines.get("completed") or lines.get("problems"),
+                    )
                 )
             for leaf in insp.iter_leaves():
                 if not leaf.title:
                     notice.warnings.append(
-                        prefix + _("第 %(line)s 行:问题没有标题") % {"line": leaf.line}
+                        ParseWarning(
+                            prefix + _("第 %(line)s 行:问题没有标题") % {"line": leaf.line},
+                            line=leaf.line,
+                        )
                     )
 
 

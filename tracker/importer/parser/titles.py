@@ -12,8 +12,11 @@ from .patterns import (
     _GENERIC_PROBLEMS,
     _MEASURE_BEFORE,
     _MEASURE_NUMERALS,
+    _WRAP_DUIYU,
+    _WRAP_DUIYU_Q,
     _WRAP_GUANYU,
     _WRAP_GUANYU_Q,
+    _WRAP_QUOTED,
     _WRAP_SUFFIX,
     _WRAP_ZHENDUI,
     _WRAP_ZHENDUI_Q,
@@ -72,16 +75,18 @@ def _clean_title(s: str) -> str:
 def _unwrap_title(raw: str) -> str:
     """The problem's own words, without 针对/关于 wrappers, quotes and trailing punctuation."""
     s = strip_trailing_punct(raw)
-    for rx in (_WRAP_ZHENDUI_Q, _WRAP_GUANYU_Q):
+    for rx in (_WRAP_ZHENDUI_Q, _WRAP_GUANYU_Q, _WRAP_DUIYU_Q, _WRAP_QUOTED):
         m = rx.match(s)
         if m:
             return _clean_title(m.group(1))
     m = _wrap_suffix(s)
     if m and not _CATEGORY_RE.search(s):
         return _clean_title(m.group(1))
-    m = _WRAP_ZHENDUI.match(s)
+    m = _WRAP_ZHENDUI.match(s) or _WRAP_DUIYU.match(s)
     if m:
         return _clean_title(m.group(1))
+    if s.startswith("针对") and len(s) >= 6:
+        return _clean_title(s[2:])  # "1、针对村级集体经济发展不平衡(已完成)"
     m = _WRAP_GUANYU.match(s)
     if m and not _CATEGORY_RE.search(s) and not _generic(m.group(1)):
         return _clean_title(m.group(1))
@@ -106,6 +111,11 @@ def _is_explicit_title(s: str) -> bool:
     if s.startswith("针对"):
         if _WRAP_ZHENDUI_Q.match(s) or _WRAP_ZHENDUI.match(s):
             return True
+    elif s.startswith("对于"):
+        if _WRAP_DUIYU_Q.match(s) or _WRAP_DUIYU.match(s):
+            return True
+    elif s.startswith("“") and _WRAP_QUOTED.match(s):
+        return True
     elif s.startswith("关于"):
         if _WRAP_GUANYU_Q.match(s):
             return True
@@ -119,7 +129,9 @@ def _is_explicit_title(s: str) -> bool:
 
 def _is_wrapper_title(s: str) -> bool:
     s = strip_trailing_punct(s)
-    if s.startswith(("针对", "关于")) and (_WRAP_ZHENDUI_Q.match(s) or _WRAP_GUANYU_Q.match(s)):
+    if s.startswith(("针对", "关于", "对于")) and (
+        _WRAP_ZHENDUI_Q.match(s) or _WRAP_GUANYU_Q.match(s) or _WRAP_DUIYU_Q.match(s)
+    ):
         return False
     m = _wrap_suffix(s)
     return bool(m) and _generic(m.group(1))

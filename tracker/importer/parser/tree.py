@@ -10,6 +10,7 @@ from .patterns import (
     _CLOSING_LINE_RE,
     _CONTACT_RE,
     _FIXED_RANK,
+    _LEAD_RE,
     _NEG_RE,
     _SAYS_PROBLEM_RE,
 )
@@ -158,8 +159,28 @@ def _evidence_test(node: _Node) -> bool:
     if node.tables:
         return True
     for c in node.children:
-        if _is_closing(c):
+        if _is_closing(c) or _is_lead(c):
             continue
         if _is_explicit(c) or _is_category(c) or _evidence(c):
             return True
     return False
+
+
+def _is_lead(node: _Node) -> bool:
+    """A section about how the organization led the work (提高政治站位, 加强组织领导, 整改工作
+    开展情况), its results in general, the inspectors' suggestions or keeping the gains: never
+    a problem or a category, nor is anything under it, at whatever level and numbering."""
+    v = node.memo.get("lead")
+    if v is None:
+        v = node.memo["lead"] = _lead_test(node)
+    return v
+
+
+def _lead_test(node: _Node) -> bool:
+    s = node.sentence
+    if node.style in ("wenti", "dige") or node.head[2] or not _LEAD_RE.search(s):
+        return False
+    if _NEG_RE.search(s) or _is_explicit_title(s) or _is_category(node):
+        return False
+    # A section whose own sub-headings say they are problems is a wrapper, not a lead section.
+    return not any(_is_explicit(c) or _is_category(c) for c in node.children)
