@@ -80,14 +80,19 @@ class ParsedInspection:
 
 
 class ParseWarning(str):
-    """A warning about what was read: its (translated) text, and the line of the notice it is
-    about (``line``; None when no one line is)."""
+    """A warning about what was read: its (translated) text as stored with the notice, the line
+    of the notice it is about (``line``; None when no one line is), and ``message``, the text
+    without the line where the stored text names it too."""
 
     line: int | None
+    message: str
 
-    def __new__(cls, text: str, *, line: int | None = None) -> ParseWarning:
+    def __new__(
+        cls, text: str, *, line: int | None = None, message: str | None = None
+    ) -> ParseWarning:
         self = super().__new__(cls, text)
         self.line = line
+        self.message = message if message is not None else text
         return self
 
 

@@ -365,6 +365,7 @@ class _NoticeReader:
                         ParseWarning(
                             prefix + _("第 %(line)s 行:问题没有标题") % {"line": leaf.line},
                             line=leaf.line,
+                            message=prefix + _("问题没有标题"),
                         )
                     )
 
