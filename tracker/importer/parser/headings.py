@@ -108,7 +108,7 @@ class _Node:
         m = _STATUS_ONLY_RE.match(rest) if rest else None
         if m:
             words.append(m.group(1))
-        elif rest:
+        elif rest and rest.rstrip("。. ")[-1:] in ")]】":
             # "1.“…”问题。建立跟踪机制,推动落地项目11个。(已完成)": the status closes the line.
             m = _STATUS_BRACKET_END_RE.search(rest)
             if m:
