@@ -38,7 +38,7 @@ from django.db import connection  # noqa: E402
 # settings load without a SECRET_KEY).
 settings.DEBUG = False
 
-from bench.notice_corpus import generate_corpus  # noqa: E402
+from tests.notice_corpus import generate_corpus  # noqa: E402
 from tracker.importer.loader import import_text  # noqa: E402
 from tracker.importer.parser import read_notice  # noqa: E402
 from tracker.models import Inspection, Problem, SourceNotice, Task, TaskEvent  # noqa: E402

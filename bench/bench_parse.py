@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-# The repository root, for `bench` and `tracker` (pytest-django adds it too; plain pytest may not).
+# The repository root, for `tests` and `tracker` (pytest-django adds it too; plain pytest may not).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.notice_corpus import compare_reading, generate_corpus
+from tests.notice_corpus import compare_reading, generate_corpus
 from tracker.importer.parser import parse_notice, read_notice
 
 ROOT = Path(__file__).resolve().parent.parent

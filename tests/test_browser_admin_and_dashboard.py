@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import zoneinfo
 from collections import Counter
 from pathlib import Path
@@ -111,17 +112,18 @@ def test_admin_imports_a_gb18030_notice_through_preview_and_confirm(
     page.screenshot(path=str(ARTIFACTS / "admin-import-preview.png"), full_page=True)
     content = page.inner_text("#content-main")
     assert notice_file.name in content
-    assert f"发布日期:{EXPECTED['published']}" in content
+    # what was read is a table of labels and values (tab-separated in the page's text)
+    assert re.search(rf"发布日期\s+{EXPECTED['published']}", content)
     assert section["organization"] in content
     assert "将新建党组织和巡视巡察" in content
     assert f"将新建整改任务 {section['leaf_problems']} 个" in content
     assert section["group"] in content
-    assert f"反馈日期:{section['feedback']}" in content
+    assert re.search(rf"反馈日期\s+{section['feedback']}", content)
     declared = section["declared"]["problems"]
     gap = declared - section["leaf_problems"]
-    assert f"公布的问题:{section['leaf_problems']}" in content
+    assert re.search(re.escape("公布的问题(个)") + rf"\s+{section['leaf_problems']}", content)
     assert f"通报声明 {declared} 个,相差 {gap} 个" in content
-    declared_rows = page.locator(".notice-plan table:not(.notice-tree) tr")
+    declared_rows = page.locator(".notice-plan table.notice-declared tr")
     shown = dict(
         zip(
             declared_rows.locator("th").all_inner_texts(),
@@ -139,8 +141,11 @@ def test_admin_imports_a_gb18030_notice_through_preview_and_confirm(
     assert categories[0]["title"] in tree.locator("td.category").first.inner_text()
 
     def row(label: str) -> list[str]:
+        """The row's cells after its first, the line of the notice it was read on."""
         cells = tree.filter(has=page.locator(f"td:text-is('{label}')")).locator("td")
-        return [text.strip() for text in cells.all_inner_texts()]
+        line, *rest = [text.strip() for text in cells.all_inner_texts()]
+        assert line.isdigit()
+        return rest
 
     by_label = {leaf["label"]: leaf for leaf in leaves}
     # (6) is 未完成 in the notice and becomes a task 整改中; (8) 基本完成; (1) 已完成

@@ -147,3 +147,42 @@ def test_the_preview_reads_the_database_a_bounded_number_of_times(
             admin_client, "004.txt", (SEEDS / "004_5b3e05d84e55cae8.txt").read_bytes()
         )
     assert response.status_code == 200
+
+
+def test_preview_names_what_was_read_and_the_line_of_every_warning(admin_client):
+    # Given seed 001, which declares 31 problems on its line 5 and publishes 27;
+    data = (SEEDS / "001_5c2e2c6e6d9d9ed6.txt").read_bytes()
+    response = upload(admin_client, "001.txt", data)
+    page = response.content.decode()
+    # Then each fact read stands under its Chinese label,
+    facts = {f.label: f.value for f in response.context["sections"][0]["facts"]}
+    assert facts["被巡视巡察党组织"] == "中共秦皇岛经济技术开发区工作委员会"
+    assert facts["巡视巡察组"] == "市委第五巡察组" and facts["公布的问题(个)"] == "27"
+    assert facts["进驻时间"] == "2020-10-22 — 2020-12-15"
+    assert "被巡视巡察党组织" in page and "读到的通报信息" in page
+    # the title, which the notice does not print, says it was composed,
+    notice = {f.label: (f.value, f.where) for f in response.context["notice_facts"]}
+    assert notice["标题"][1] == "通报未印标题,据落款和正文拟定"
+    assert notice["发布单位"][0] == "市委巡察办"
+    # and the warning says which line it came from.
+    [warning] = response.context["warnings"]
+    line = next(
+        n
+        for n, text in enumerate(data.decode().splitlines(), start=1)
+        if "31个具体问题" in text or "31个问题" in text
+    )
+    assert (warning.where, warning.text) == (f"第 {line} 行", "通报声明问题 31 个,公布了 27 个")
+    assert f"第 {line} 行</span>:通报声明问题 31 个,公布了 27 个" in page
+    # Each problem row shows the line it was read from.
+    rows = response.context["sections"][0]["rows"]
+    assert [r.line for r in rows[:3]] == [12, 13, 14] and "<td>14</td>" in page
+
+
+def test_preview_of_a_round_rollup_shows_its_totals_and_no_problem_table(admin_client):
+    data = (Path(__file__).resolve().parent / "notices" / "21_round_rollup.txt").read_bytes()
+    response = upload(admin_client, "rollup.txt", data)
+    page = response.content.decode()
+    assert response.status_code == 200 and "errornote" not in page
+    assert "一轮巡视巡察的汇总通报(只有总数,不列具体问题)" in page
+    assert "被巡察党组织(个)" in page and "notice-tree" not in page.split("</style>", 1)[1]
+    assert response.context["warnings"] == []

@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from bench.notice_corpus import compare_reading
+from tests.notice_corpus import compare_reading
 from tracker.importer.parser import parse_notice, read_notice
 from tracker.models import (
     Inspection,

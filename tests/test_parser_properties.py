@@ -9,10 +9,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# The repository root, for `bench` and `tracker` (pytest-django adds it too; plain pytest may not).
+# The repository root, for `tests` and `tracker` (pytest-django adds it too; plain pytest may not).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.notice_corpus import Style, compare_reading, generate_corpus, generate_notice
+from tests.notice_corpus import Style, compare_reading, generate_corpus, generate_notice
 from tracker.importer.parser import parse_notice
 from tracker.importer.text import normalize_title
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-# The repository root, for `bench` and `tracker` (pytest-django adds it too; plain pytest may not).
+# The repository root, for `tests` and `tracker` (pytest-django adds it too; plain pytest may not).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.notice_corpus import compare_reading
+from tests.notice_corpus import compare_reading
 from tracker.importer.parser import (
     decode_notice,
     org_names_match,

@@ -188,6 +188,7 @@ EVIDENCE_TYPES = {
 # The unit is part of the label (the value is a bare number).
 DECLARED_LABELS = {
     "problems": _("反馈问题(个)"),
+    "units": _("被巡察党组织(个)"),
     "categories": _("问题方面(个)"),
     "completed": _("已完成(个)"),
     "basically_completed": _("基本完成(个)"),

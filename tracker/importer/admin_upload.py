@@ -35,6 +35,7 @@ from tracker.importer.loader import (
 from tracker.importer.parser import (
     MAX_NOTICE_BYTES,
     NoticeParseError,
+    ParsedInspection,
     ParsedNotice,
     ParsedProblem,
     decode_notice,
@@ -89,6 +90,7 @@ class PreviewRow:
     is_category: bool
     notice_status: str
     task_status: str
+    line: int = 0
 
     @property
     def indent(self) -> float:
@@ -111,6 +113,7 @@ def _rows(nodes: list[ParsedProblem], depth: int = 0) -> list[PreviewRow]:
                 is_category=node.kind == "category",
                 notice_status=str(NOTICE_STATUS_LABELS.get(node.status or "", "")),
                 task_status=task_status,
+                line=node.line,
             )
         )
         rows.extend(_rows(node.children, depth + 1))
@@ -147,6 +150,75 @@ def declared_figures(declared: dict) -> tuple[list[DeclaredFigure], list[Declare
     return totals, outcomes
 
 
+@dataclass
+class ReadFact:
+    """One thing read from the notice, under its Chinese label, and where it was read."""
+
+    label: str
+    value: str
+    where: str = ""
+
+
+@dataclass
+class PreviewWarning:
+    """A parser warning and the line of the notice it is about, said in words."""
+
+    where: str
+    text: str
+
+
+def _at_line(line: int | None) -> str:
+    return _("第 %(line)s 行") % {"line": line} if line else _("全文(未对应到某一行)")
+
+
+def notice_facts(parsed: ParsedNotice) -> list[ReadFact]:
+    """What was read about the notice itself: title (and where), date, issuer."""
+    if parsed.title and parsed.title_line:
+        title_where = _at_line(parsed.title_line)
+    elif parsed.title:
+        title_where = _("通报未印标题,据落款和正文拟定")
+    else:
+        title_where = ""
+    not_stated = _("未注明")
+    return [
+        ReadFact(_("标题"), parsed.title or not_stated, title_where),
+        ReadFact(_("发布日期"), parsed.published.isoformat() if parsed.published else not_stated),
+        ReadFact(_("发布单位"), parsed.issuer or not_stated),
+    ]
+
+
+def section_facts(section: ParsedInspection) -> list[ReadFact]:
+    """What was read about one inspection, each under its Chinese label ("—" when not stated)."""
+    none = "—"
+    period = none
+    if section.start or section.end:
+        period = f"{section.start or '?'} — {section.end or '?'}"
+    facts = [
+        ReadFact(_("被巡视巡察党组织"), section.organization),
+        ReadFact(_("简称"), "、".join(section.aliases) or none),
+        ReadFact(_("届次轮次"), section.round or none),
+        ReadFact(_("巡视巡察组"), section.group or none),
+        ReadFact(_("巡视巡察方式"), section.kind or none),
+        ReadFact(_("进驻时间"), period),
+        ReadFact(
+            _("反馈日期"),
+            section.feedback.isoformat() if section.feedback else _("未知(任务将无时限)"),
+        ),
+        ReadFact(_("公布的问题(个)"), str(section.leaf_problems)),
+    ]
+    if section.rollup:
+        facts.append(ReadFact(_("通报类型"), _("一轮巡视巡察的汇总通报(只有总数,不列具体问题)")))
+    return facts
+
+
+def preview_warnings(parsed: ParsedNotice) -> list[PreviewWarning]:
+    """Every warning with the line it came from ("第 N 行"), or that it is about the whole text."""
+    return [
+        PreviewWarning(_at_line(getattr(w, "line", None)), getattr(w, "message", str(w)))
+        for w in parsed.warnings
+    ]
+
+
 def _preview_context(parsed: ParsedNotice, text: str) -> dict:
     sections = []
     for plan in plan_notice(parsed):
@@ -161,10 +233,13 @@ def _preview_context(parsed: ParsedNotice, text: str) -> dict:
                 "declared_outcomes": outcomes,
                 "gap": None if declared is None else declared - section.leaf_problems,
                 "rows": _rows(section.problems),
+                "facts": section_facts(section),
             }
         )
     return {
         "parsed": parsed,
+        "notice_facts": notice_facts(parsed),
+        "warnings": preview_warnings(parsed),
         "sections": sections,
         "duplicate": SourceNotice.objects.filter(sha256=content_sha256(text)).first(),
     }

@@ -3,7 +3,7 @@
 Each generated notice comes with the reading a correct parser gives (the per-file object of
 tests/seeds_expected.json), so benchmarks and tests can use the same corpus:
 
-    from bench.notice_corpus import generate_notice, generate_corpus
+    from tests.notice_corpus import generate_notice, generate_corpus
     notice = generate_notice(7)                 # GeneratedNotice(name, text, expected)
     corpus = generate_corpus(1000, seed=0)
 
