@@ -1,0 +1,1 @@
+"""The ways a digest reaches people: email (``email``)."""
