@@ -6,7 +6,13 @@ from tracker.models.history import HistoryIsAppendOnly, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
-from tracker.models.reminders import ReminderDigest, ReminderLog, ReminderSweep
+from tracker.models.reminders import (
+    ChannelDelivery,
+    ReminderChannel,
+    ReminderDigest,
+    ReminderLog,
+    ReminderSweep,
+)
 from tracker.models.tasks import Measure, Problem, Task, local_today
 from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
 
@@ -26,5 +32,5 @@ __all__ = [
     "local_today",
 ]
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
-__all__ += ["ReminderDigest", "ReminderLog", "ReminderSweep"]
+__all__ += ["ChannelDelivery", "ReminderChannel", "ReminderDigest", "ReminderLog", "ReminderSweep"]
 __all__ += ["TaskDayTally", "TaskTally"]

@@ -2,7 +2,8 @@
 
 The package follows the flow: ``tiers`` (how urgent) → ``recipients`` (who) → ``planning``
 (collect and record) → ``claims`` (the state of each delivery) → ``channels`` (how it gets
-there) → ``delivery`` (batch after batch). Its public names are importable from here.
+there: email, 企业微信, 钉钉, webhooks; ``quiet`` hours for all but email) → ``delivery``
+(batch after batch). Its public names are importable from here.
 
 Three steps, each safe to repeat and to run twice at once:
 
@@ -39,23 +40,29 @@ from tracker.models import local_today
 from tracker.reminders.channels.email import is_permanent, send_batch, smtp_code
 from tracker.reminders.claims import (
     DeliveryReport,
+    channel_claimable_ids,
     claim,
+    claim_channels,
     claimable_ids,
     expire,
+    expire_channels,
+    next_channel_attempt,
     record_sent,
 )
 from tracker.reminders.content import task_url_template
-from tracker.reminders.delivery import deliver, sweep
+from tracker.reminders.delivery import deliver, deliver_channels, sweep
 from tracker.reminders.planning import (
     Plan,
     collect,
     is_planned,
+    plan_channels,
     plan_day,
     plan_weekly,
     record,
     sweep_time_passed,
     weekly_payload,
 )
+from tracker.reminders.quiet import QuietHours
 from tracker.reminders.recipients import (
     Directory,
     Planned,
@@ -71,6 +78,13 @@ from tracker.reminders.tiers import (
 )
 
 __all__ = [
+    "QuietHours",
+    "channel_claimable_ids",
+    "claim_channels",
+    "deliver_channels",
+    "expire_channels",
+    "next_channel_attempt",
+    "plan_channels",
     "DeliveryReport",
     "Directory",
     "Plan",

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from tracker import actions
-from tracker.models.reminders import DeliveryState, DigestKind, ReminderDigest
+from tracker.models.reminders import ChannelDelivery, DeliveryState, DigestKind, ReminderDigest
+from tracker.reminders.quiet import QuietHours
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,14 @@ class DeliveryReport:
     # Celery sender queues itself again for then (tracker.tasks.send_digest).
     retry_ids: list[int] = field(default_factory=list)
     next_retry_at: datetime.datetime | None = None
+    # The messenger channels' own report (their retries are queued apart from the emails').
+    channels: DeliveryReport | None = None
 
     def merge(self, other: DeliveryReport) -> None:
+        if other.channels is not None:
+            if self.channels is None:
+                self.channels = DeliveryReport()
+            self.channels.merge(other.channels)
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
@@ -119,6 +126,12 @@ def claim(
         qs = qs.filter(pk__in=list(ids))
     if day is not None:
         qs = qs.filter(_deliverable_days(day))
+    return token, _take(ReminderDigest, qs, now, token, limit)
+
+
+def _take(model, qs, now: datetime.datetime, token: str, limit: int) -> list[int]:
+    """Mark up to ``limit`` rows of ``qs`` (all claimable at ``now``) as sending under ``token``
+    and return their ids; the claim of ``claim`` for any model with the claim fields."""
     mark = {
         "state": DeliveryState.SENDING,
         "claim_token": token,
@@ -127,13 +140,12 @@ def claim(
     }
     if db_connection.vendor != "postgresql":
         candidates = qs.order_by("pk").values("pk")[:limit]
-        ReminderDigest.objects.filter(_claimable(now), pk__in=candidates).update(**mark)
-        claimed = list(
-            ReminderDigest.objects.filter(claim_token=token, state=DeliveryState.SENDING)
+        model.objects.filter(_claimable(now), pk__in=candidates).update(**mark)
+        return list(
+            model.objects.filter(claim_token=token, state=DeliveryState.SENDING)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        return token, claimed
     with transaction.atomic():
         claimed = list(
             qs.select_for_update(skip_locked=True)
@@ -141,8 +153,8 @@ def claim(
             .values_list("pk", flat=True)[:limit]
         )
         if claimed:
-            ReminderDigest.objects.filter(pk__in=claimed).update(**mark)
-    return token, claimed
+            model.objects.filter(pk__in=claimed).update(**mark)
+    return claimed
 
 
 def fail(
@@ -272,3 +284,141 @@ def record_sent(ids: Iterable[int] | None = None) -> int:
             actions.record_reminders(batch)
             ReminderDigest.objects.filter(pk__in=batch).update(recorded=True)
             total += len(batch)
+
+
+# --- channel deliveries: the same claim, lease, backoff and failure, one row per channel --------
+
+
+def _channel_deliverable(day: datetime.date) -> Q:
+    """What a run on ``day`` may send to channels: that day's and earlier days' deliveries not
+    superseded yet (a message held back by quiet hours waits for its next allowed time)."""
+    return Q(day__lte=day)
+
+
+def expire_channels(day: datetime.date, now: datetime.datetime | None = None) -> None:
+    """Supersede a channel's unsent delivery of an earlier day once a later one exists for the
+    same channel (it lists the same tasks again, recomputed), and fail claims abandoned too
+    often. A delivery held back with nothing newer stays: deferred, not dropped."""
+    now = now or timezone.now()
+    newer = ChannelDelivery.objects.filter(
+        channel=OuterRef("channel"), kind=OuterRef("kind"), day__gt=OuterRef("day"), day__lte=day
+    )
+    ChannelDelivery.objects.filter(
+        Q(state=DeliveryState.PENDING) | Q(state=DeliveryState.SENDING, lease_until__lt=now),
+        Exists(newer),
+    ).update(state=DeliveryState.SUPERSEDED, claim_token="")
+    ChannelDelivery.objects.filter(
+        state=DeliveryState.SENDING,
+        lease_until__lt=now,
+        attempts__gte=settings.RECTIFY["REMINDER_MAX_ATTEMPTS"],
+    ).update(state=DeliveryState.FAILED, claim_token="", last_error="发送过程多次中断,已停止重试")
+
+
+def channel_claimable_ids(day: datetime.date, now: datetime.datetime | None = None) -> list[int]:
+    """Ids of the channel deliveries a run on ``day`` could send now (none in quiet hours)."""
+    now = now or timezone.now()
+    if not QuietHours.from_settings().allows(now):
+        return []
+    return list(
+        ChannelDelivery.objects.filter(_channel_deliverable(day), _claimable(now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def next_channel_attempt(day: datetime.date | None = None) -> datetime.datetime | None:
+    """The earliest moment a pending channel delivery becomes sendable (quiet hours included)."""
+    qs = ChannelDelivery.objects.filter(state=DeliveryState.PENDING)
+    if day is not None:
+        qs = qs.filter(_channel_deliverable(day))
+    when = qs.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    if when is None and not qs.exists():
+        return None
+    return QuietHours.from_settings().next_allowed(max(when or timezone.now(), timezone.now()))
+
+
+def claim_channels(
+    day: datetime.date | None = None, ids: Iterable[int] | None = None, limit: int | None = None
+) -> tuple[str, list[int]]:
+    """Claim up to ``limit`` sendable channel deliveries, as ``claim`` does for emails; in quiet
+    hours nothing is sendable."""
+    limit = limit or settings.RECTIFY["REMINDER_BATCH_SIZE"]
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    if not QuietHours.from_settings().allows(now):
+        return token, []
+    qs = ChannelDelivery.objects.filter(_claimable(now))
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    if day is not None:
+        qs = qs.filter(_channel_deliverable(day))
+    return token, _take(ChannelDelivery, qs, now, token, limit)
+
+
+def fail_channel(
+    pk: int,
+    token: str,
+    attempts: int,
+    error: BaseException | str,
+    report: DeliveryReport,
+    permanent: bool = False,
+) -> None:
+    """A channel that did not take its message: failed for good when ``permanent`` (4xx, a
+    vendor errcode) or after REMINDER_MAX_ATTEMPTS, else pending again after the backoff,
+    moved past quiet hours when the backoff ends in them."""
+    now = timezone.now()
+    message = (
+        str(error)[:2000] if isinstance(error, str) else f"{type(error).__name__}: {error}"[:2000]
+    )
+    if permanent or attempts >= settings.RECTIFY["REMINDER_MAX_ATTEMPTS"]:
+        fields = {"state": DeliveryState.FAILED}
+        report.failed += 1
+        logger.error("channel delivery %s failed permanently: %s", pk, message)
+    else:
+        delay = settings.RECTIFY["REMINDER_RETRY_SECONDS"] * 2 ** max(attempts - 1, 0)
+        when = QuietHours.from_settings().next_allowed(now + datetime.timedelta(seconds=delay))
+        fields = {"state": DeliveryState.PENDING, "next_attempt_at": when}
+        report.retry_later(pk, when)
+        logger.warning("channel delivery %s will be retried at %s: %s", pk, when, message)
+    ChannelDelivery.objects.filter(pk=pk, claim_token=token, state=DeliveryState.SENDING).update(
+        last_error=message, claim_token="", lease_until=None, **fields
+    )
+
+
+def release_channels(pks: list[int], token: str, until: datetime.datetime | None = None) -> None:
+    """Hand back channel claims this sender will not get to (a spent budget, or quiet hours
+    that began meanwhile: then not before ``until``), without counting them as attempts."""
+    extra = {"next_attempt_at": until} if until is not None else {}
+    ChannelDelivery.objects.filter(
+        pk__in=pks, claim_token=token, state=DeliveryState.SENDING
+    ).update(
+        state=DeliveryState.PENDING,
+        claim_token="",
+        lease_until=None,
+        attempts=F("attempts") - 1,
+        **extra,
+    )
+
+
+def close_channel(pk: int, token: str, state: str = DeliveryState.SENT) -> None:
+    """The channel accepted the message (or there was nothing to say): close the claim at once,
+    one single-row UPDATE, so a sender dying right after cannot leave it to be sent again."""
+    fields = {"sent_at": timezone.now(), "last_error": ""} if state == DeliveryState.SENT else {}
+    ChannelDelivery.objects.filter(pk=pk, claim_token=token, state=DeliveryState.SENDING).update(
+        state=state, claim_token="", lease_until=None, **fields
+    )
+
+
+def settle_channels_after_crash(token: str, ids: list[int], error: BaseException) -> None:
+    """Put back for a later attempt the channel deliveries of ``ids`` still claimed by ``token``."""
+    logger.exception("sending channel messages failed; their claims are put back")
+    report = DeliveryReport()
+    try:
+        if not db_connection.in_atomic_block and not db_connection.is_usable():
+            db_connection.close()
+        for pk, attempts in ChannelDelivery.objects.filter(
+            pk__in=ids, claim_token=token, state=DeliveryState.SENDING
+        ).values_list("pk", "attempts"):
+            fail_channel(pk, token, attempts, f"{type(error).__name__}: {error}", report)
+    except Exception:  # noqa: BLE001 — the lease still runs out and the next run takes over
+        logger.exception("could not put the channel claims back; their lease will run out")

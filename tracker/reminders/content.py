@@ -82,3 +82,37 @@ def tier_counts(carried: list[dict]) -> dict[str, int]:
     for item in carried:
         counts[item["tier"]] += 1
     return dict(counts)
+
+
+def load_unit_items(unit_id: int, day: datetime.date) -> list[dict]:
+    """The tasks of a unit reminded about on ``day`` (one row per task, whoever heard of it):
+    what the unit's group channel carries."""
+    rows = (
+        ReminderLog.objects.filter(day=day, task__owner_unit_id=unit_id)
+        .order_by()
+        .values_list(
+            "tier",
+            "task_id",
+            "task__deadline",
+            "task__report_due_on",
+            "task__problem__label",
+            "task__problem__title",
+            "task__owner_unit__name",
+        )
+        .distinct()
+    )
+    far = datetime.date.max
+    items = [
+        {
+            "tier": tier,
+            "no_contact": False,
+            "task_id": task_id,
+            "deadline": deadline,
+            "report_due_on": report_on,
+            "title": f"{label}{title}",
+            "unit": unit,
+        }
+        for tier, task_id, deadline, report_on, label, title, unit in rows
+    ]
+    items.sort(key=lambda item: (item["deadline"] or far, item["task_id"]))
+    return items

@@ -19,12 +19,15 @@ from django.utils import timezone
 from tracker.choices import ScopeRole
 from tracker.models import local_today
 from tracker.models.reminders import (
+    ChannelDelivery,
     DeliveryState,
     DigestKind,
+    ReminderChannel,
     ReminderDigest,
     ReminderLog,
     ReminderSweep,
 )
+from tracker.reminders.quiet import QuietHours
 from tracker.reminders.recipients import Directory, Planned, recipients_for
 from tracker.reminders.tiers import Policy, candidate_tasks, tier_for
 
@@ -36,6 +39,8 @@ class Plan:
     day: datetime.date
     reminders: list[Planned]
     tasks: int
+    # Owner units of the tasks reminded about: whose group channels hear of them today.
+    owner_units: frozenset[int] = frozenset()
 
     def by_recipient(self) -> dict[str, dict[str, int]]:
         """{recipient: {tier: task count}} for printing."""
@@ -98,7 +103,13 @@ def collect(day: datetime.date | None = None, policy: Policy | None = None) -> P
             ", ".join(map(str, unreachable[:20])),
             " …" if len(unreachable) > 20 else "",
         )
-    return Plan(day=day, reminders=planned, tasks=len(tiered))
+    reached = {item.task_id for item in planned}
+    return Plan(
+        day=day,
+        reminders=planned,
+        tasks=len(tiered),
+        owner_units=frozenset(r["owner_unit_id"] for r, _t in tiered if r["id"] in reached),
+    )
 
 
 def record(plan: Plan, now: datetime.datetime | None = None) -> ReminderSweep:
@@ -132,6 +143,13 @@ def record(plan: Plan, now: datetime.datetime | None = None) -> ReminderSweep:
         ).values_list("recipient", "pk", "state")
     }
     _insert_logs(plan, digests)
+    plan_channels(
+        DigestKind.DAILY,
+        plan.day,
+        {r: pk for r, (pk, _s) in digests.items()},
+        plan.owner_units,
+        now,
+    )
     sweep, _created = ReminderSweep.objects.update_or_create(
         kind=DigestKind.DAILY,
         day=plan.day,
@@ -295,7 +313,52 @@ def plan_weekly(day: datetime.date | None = None) -> ReminderSweep:
             )
         )
     ReminderDigest.objects.bulk_create(new, ignore_conflicts=True)
+    plan_channels(
+        DigestKind.WEEKLY,
+        monday,
+        dict(
+            ReminderDigest.objects.filter(kind=DigestKind.WEEKLY, day=monday).values_list(
+                "recipient", "pk"
+            )
+        ),
+        frozenset(),
+        now,
+    )
     sweep, _created = ReminderSweep.objects.update_or_create(
         kind=DigestKind.WEEKLY, day=monday, defaults={"digests": len(existing) + len(new)}
     )
     return sweep
+
+
+def plan_channels(
+    kind: str,
+    day: datetime.date,
+    digests: dict[str, int],
+    units: frozenset[int] | set[int],
+    now: datetime.datetime | None = None,
+) -> int:
+    """One delivery per enabled channel that hears of this run, inserted with ``ON CONFLICT DO
+    NOTHING`` against (channel, kind, day) like the digests: a person's channels get their
+    digest (``digests``: recipient → digest id), a unit's channels (daily only) the unit's
+    tasks. Each is due at once, or at the end of quiet hours (email is not held back)."""
+    now = now or timezone.now()
+    due = QuietHours.from_settings().next_allowed(now)
+    rows: list[ChannelDelivery] = []
+    people = ReminderChannel.objects.filter(
+        enabled=True, user__isnull=False, user__is_active=True
+    ).values_list("pk", "user__email")
+    for channel_id, email in people:
+        digest_id = digests.get((email or "").lower())
+        if digest_id:
+            rows.append(
+                ChannelDelivery(channel_id=channel_id, kind=kind, day=day, digest_id=digest_id)
+            )
+    if kind == DigestKind.DAILY and units:
+        for channel_id in ReminderChannel.objects.filter(
+            enabled=True, unit_id__in=list(units)
+        ).values_list("pk", flat=True):
+            rows.append(ChannelDelivery(channel_id=channel_id, kind=kind, day=day))
+    for row in rows:
+        row.next_attempt_at = due
+    ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

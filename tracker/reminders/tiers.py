@@ -46,7 +46,7 @@ class Policy:
 
 
 @lru_cache(maxsize=4096)
-def _is_workday(day: datetime.date) -> bool:
+def is_workday(day: datetime.date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
@@ -59,7 +59,7 @@ def working_days_between(start: datetime.date, end: datetime.date) -> int:
     """Working days in (start, end], counting 调休 weekend workdays and skipping holidays."""
     count, day = 0, start + datetime.timedelta(days=1)
     while day <= end:
-        count += _is_workday(day)
+        count += is_workday(day)
         day += datetime.timedelta(days=1)
     return count
 
