@@ -50,8 +50,6 @@ class Robot:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, request: Request) -> tuple[int, bytes]:
-        if self.delay:
-            time.sleep(self.delay)
         with self.lock:
             scripted = self.answers.popleft() if self.answers else None
         if self.dingtalk_secret:
@@ -81,6 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 — http.server's name
         length = int(self.headers.get("Content-Length") or 0)
+        if self.server.robot.delay:
+            # Slow before the body is read, like a slow SMTP server before DATA: a sender killed
+            # meanwhile has not delivered its message (nothing is recorded for it).
+            time.sleep(self.server.robot.delay)
         parts = urllib.parse.urlsplit(self.path)
         request = Request(
             path=parts.path,
@@ -88,6 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers=self.headers,  # case-insensitive, as HTTP header names are
             body=self.rfile.read(length),
         )
+        if len(request.body) < length:  # the sender died mid-request
+            return
         status, body = self.server.robot.answer(request)
         request.answered = status
         request.reply = body
