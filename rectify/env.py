@@ -58,3 +58,22 @@ def env_time(name: str, default: str, environ: Mapping[str, str] | None = None) 
     if not (0 <= hour < 24 and 0 <= minute < 60):
         raise SettingError(f"{name}={raw!r} is not a time like 08:30")
     return hour, minute
+
+
+def env_time_range(
+    name: str, default: str, environ: Mapping[str, str] | None = None
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Read a wall-clock range "HH:MM-HH:MM" (it may pass midnight, "22:00-08:00"); an empty
+    value, "off" or a range that starts where it ends means no range (None)."""
+    raw = env_str(name, default, environ).strip()
+    if raw.lower() in {"", "off", "none", "no"}:
+        return None
+    start, sep, end = raw.partition("-")
+    if not sep:
+        raise SettingError(f"{name}={raw!r} is not a range like 22:00-08:00")
+    try:
+        first = env_time(name, "", {name: start.strip()})
+        last = env_time(name, "", {name: end.strip()})
+    except SettingError:
+        raise SettingError(f"{name}={raw!r} is not a range like 22:00-08:00") from None
+    return None if first == last else (first, last)

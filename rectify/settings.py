@@ -15,7 +15,15 @@ import dj_database_url
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from rectify.env import SettingError, env_bool, env_int, env_list, env_str, env_time
+from rectify.env import (
+    SettingError,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_time,
+    env_time_range,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("RECTIFY_VAR_DIR", str(BASE_DIR / "var")))
@@ -397,6 +405,16 @@ RECTIFY = {
     "REMINDER_DIGEST_MAX_ITEMS": env_int("REMINDER_DIGEST_MAX_ITEMS", 30),
     # Each "sent" mark waits for the disk flush (off: a DB server crash may resend ~0.6 s).
     "REMINDER_DURABLE_MARK": env_bool("REMINDER_DURABLE_MARK", False),
+    # Messenger channels (企业微信, 钉钉, webhooks; set per unit or person in the admin) keep
+    # quiet in this local-time range, which may pass midnight ("off" for none), and on
+    # non-working days (chinese-calendar's holidays and 调休) unless turned off: a message due
+    # then waits for the next allowed moment. Email is not held back.
+    "REMINDER_QUIET_HOURS": env_time_range("REMINDER_QUIET_HOURS", "22:00-08:00"),
+    "REMINDER_QUIET_NON_WORKDAYS": env_bool("REMINDER_QUIET_NON_WORKDAYS", True),
+    # Seconds to wait for a robot or webhook to answer; a timeout is retried like a 5xx.
+    "REMINDER_CHANNEL_TIMEOUT": env_int("REMINDER_CHANNEL_TIMEOUT", 10),
+    # A robot message lists at most this many tasks per tier (robots cap a message's length).
+    "REMINDER_CHANNEL_MAX_ITEMS": env_int("REMINDER_CHANNEL_MAX_ITEMS", 10),
     # The contact line of published notices (整改进展情况的通报), e.g. "联系电话:0769-12345678".
     "NOTICE_CONTACT": env_str("NOTICE_CONTACT", ""),
     # Evidence uploads (佐证材料).

@@ -45,6 +45,15 @@ def world(inspection, finance, finance_task, planning_task, carol, alice, settin
         new_deadline=later,
         reason="需要跨年度实施",
     )
+    # 规划局's 企业微信 group has a robot: the plan also writes its channel delivery.
+    from tracker.models import ReminderChannel
+
+    ReminderChannel.objects.create(
+        name="规划局工作群",
+        kind="wecom",
+        unit=planning_task.owner_unit,
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+    )
     # Overdue on the sweep day: the reminder plan writes a sweep, digests and log rows.
     reminders.plan_day(planning_task.deadline + datetime.timedelta(days=1))
     return {"task": finance_task, "notice": notice}

@@ -1080,3 +1080,134 @@ class ReminderLogAdmin(ReminderReadOnly):
 class ReminderSweepAdmin(ReminderReadOnly):
     list_display = ("day", "kind", "tasks", "reminders", "digests", "planned_at")
     list_filter = ("kind",)
+
+
+# --- reminder channels: robots and webhooks per unit or person; secrets never shown back --------
+
+from tracker.models.reminders import (  # noqa: E402  (kept with its section)
+    ChannelDelivery,
+    ReminderChannel,
+)
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """A secret as the admin shows it: only its last few characters."""
+    if not value:
+        return ""
+    return "••••" + (value[-keep:] if len(value) > keep * 3 else "")
+
+
+def mask_url(url: str) -> str:
+    """A webhook address with the values of its query (access_token, key) masked."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = "&".join(f"{k}={mask(v)}" for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit(parts._replace(query=query))
+
+
+class ReminderChannelForm(forms.ModelForm):
+    """The secret is write-only: the form never renders it; left empty it keeps the stored
+    one, and "清除签名密钥" removes it."""
+
+    secret = forms.CharField(
+        label=_("签名密钥"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "钉钉机器人“加签”的密钥(SEC开头);通用Webhook用于对请求体签名。留空则保留已保存的密钥"
+        ),
+    )
+    clear_secret = forms.BooleanField(label=_("清除签名密钥"), required=False)
+    url = forms.URLField(
+        label=_("Webhook地址"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("机器人或接收系统提供的完整地址(含access_token或key)"),
+    )
+
+    class Meta:
+        model = ReminderChannel
+        fields = ("name", "kind", "unit", "user", "url", "secret", "enabled")
+
+    def clean_secret(self) -> str:
+        value = self.cleaned_data.get("secret", "")
+        if not value and self.instance.pk:
+            return self.instance.secret
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("clear_secret"):
+            data["secret"] = ""
+        if bool(data.get("unit")) == bool(data.get("user")):
+            raise ValidationError(_("请选择单位或人员中的一项(不能同时选择)。"))
+        return data
+
+
+@admin.register(ReminderChannel)
+class ReminderChannelAdmin(FastChangelist):
+    form = ReminderChannelForm
+    list_display = ("name", "kind", "unit", "user", "masked_url", "secret_hint", "enabled")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "unit__name", "user__username")
+    raw_id_fields = ("user",)
+    list_select_related = ("unit", "user")
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.display(description=_("Webhook地址"))
+    def masked_url(self, obj: ReminderChannel) -> str:
+        return mask_url(obj.url)
+
+    @admin.display(description=_("签名密钥"))
+    def secret_hint(self, obj: ReminderChannel) -> str:
+        return mask(obj.secret) or "—"
+
+
+@admin.register(ChannelDelivery)
+class ChannelDeliveryAdmin(ReminderReadOnly):
+    list_display = (
+        "day",
+        "kind",
+        "channel",
+        "state",
+        "attempts",
+        "sent_at",
+        "next_attempt_at",
+        "error_excerpt",
+    )
+    list_filter = ("state", "kind", "channel__kind", "day")
+    search_fields = ("channel__name", "last_error")
+    date_hierarchy = "day"
+    list_select_related = ("channel",)
+    actions = ["retry"]
+
+    @admin.display(description=_("最近错误"))
+    def error_excerpt(self, obj: ChannelDelivery) -> str:
+        return obj.last_error[:80]
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.action(description=_("重新推送所选失败的渠道消息"), permissions=["retry"])
+    def retry(self, request, queryset) -> None:
+        # Only failed rows: a sent message is never sent again, a pending one is already queued.
+        count = queryset.filter(state=DeliveryState.FAILED).update(
+            state=DeliveryState.PENDING, attempts=0, next_attempt_at=None, claim_token=""
+        )
+        messages.success(request, _("已将 %d 条渠道消息重新排入推送队列。") % count)

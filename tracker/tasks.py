@@ -23,13 +23,32 @@ def _day(value: str | None) -> datetime.date:
 
 
 def _fan_out(day: datetime.date) -> int:
-    """Queue the day's sendable digests as send_digest(ids) batches; returns how many batches."""
-    ids = reminders.claimable_ids(day)
+    """Queue the day's sendable digests as send_digest(ids) batches, and the channel deliveries
+    as send_channel_messages(ids) batches; returns how many batches."""
     size = settings.RECTIFY["REMINDER_BATCH_SIZE"]
+    ids = reminders.claimable_ids(day)
     batches = [ids[i : i + size] for i in range(0, len(ids), size)]
     for batch in batches:
         send_digest.delay(batch)
-    return len(batches)
+    channel_ids = reminders.channel_claimable_ids(day)
+    channel_batches = [channel_ids[i : i + size] for i in range(0, len(channel_ids), size)]
+    for batch in channel_batches:
+        send_channel_messages.delay(batch)
+    _queue_held_back(day)
+    return len(batches) + len(channel_batches)
+
+
+def _queue_held_back(day: datetime.date) -> None:
+    """Messages held back by quiet hours go at the next allowed moment: queue a run for then
+    when it comes before the next hourly catch-up (which sends them anyway). Long countdowns
+    are left to the catch-up: a broker redelivers tasks held longer than its visibility
+    timeout."""
+    when = reminders.next_channel_attempt(day)
+    if when is None:
+        return
+    countdown = math.ceil((when - timezone.now()).total_seconds())
+    if 0 < countdown <= 3600:
+        send_channel_messages.apply_async(args=[None, day.isoformat()], countdown=countdown)
 
 
 @shared_task(name="tracker.tasks.daily_sweep")
@@ -38,6 +57,7 @@ def daily_sweep(day: str | None = None) -> dict:
     the_day = _day(day)
     sweep = reminders.plan_day(the_day)
     reminders.expire(the_day)
+    reminders.expire_channels(the_day)
     return {"day": the_day.isoformat(), "digests": sweep.digests, "batches": _fan_out(the_day)}
 
 
@@ -54,6 +74,7 @@ def catch_up_sweep(day: str | None = None) -> dict:
         reminders.plan_day(the_day)
         planned = True
     reminders.expire(the_day)
+    reminders.expire_channels(the_day)
     return {"day": the_day.isoformat(), "planned": planned, "batches": _fan_out(the_day)}
 
 
@@ -78,6 +99,26 @@ def send_digest(ids: list[int]) -> dict:
     if report.retry_ids and report.next_retry_at is not None:
         countdown = max(1, math.ceil((report.next_retry_at - timezone.now()).total_seconds()))
         send_digest.apply_async(args=[sorted(report.retry_ids)], countdown=countdown)
+    return {
+        "sent": len(report.sent),
+        "retried": report.retried,
+        "failed": report.failed,
+        "retry_in": countdown,
+    }
+
+
+@shared_task(name="tracker.tasks.send_channel_messages")
+def send_channel_messages(ids: list[int] | None = None, day: str | None = None) -> dict:
+    """Claim these channel deliveries (or the day's, with ``ids`` None) and post them to their
+    robots and webhooks. Temporary failures (5xx, timeouts) are queued again for when their
+    backoff runs out, like send_digest; in quiet hours nothing is claimed."""
+    report = reminders.deliver_channels(
+        day=datetime.date.fromisoformat(day) if day else None, ids=ids
+    )
+    countdown = None
+    if report.retry_ids and report.next_retry_at is not None:
+        countdown = max(1, math.ceil((report.next_retry_at - timezone.now()).total_seconds()))
+        send_channel_messages.apply_async(args=[sorted(report.retry_ids)], countdown=countdown)
     return {
         "sent": len(report.sent),
         "retried": report.retried,

@@ -7,7 +7,13 @@ from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.notifications import Notification
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
-from tracker.models.reminders import ReminderDigest, ReminderLog, ReminderSweep
+from tracker.models.reminders import (
+    ChannelDelivery,
+    ReminderChannel,
+    ReminderDigest,
+    ReminderLog,
+    ReminderSweep,
+)
 from tracker.models.tasks import Measure, Problem, Task, local_today
 from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
 
@@ -27,5 +33,5 @@ __all__ = [
     "local_today",
 ]
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
-__all__ += ["ReminderDigest", "ReminderLog", "ReminderSweep"]
+__all__ += ["ChannelDelivery", "ReminderChannel", "ReminderDigest", "ReminderLog", "ReminderSweep"]
 __all__ += ["TaskDayTally", "TaskTally", "Notification"]

@@ -13,6 +13,7 @@ Two tables, because the unit of *deciding* is a (task, recipient, tier, day) and
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -184,3 +185,127 @@ class ReminderSweep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.day}"
+
+
+class ChannelKind(models.TextChoices):
+    """The messengers a reminder can reach besides email."""
+
+    WECOM = "wecom", _("企业微信群机器人")
+    DINGTALK = "dingtalk", _("钉钉群机器人")
+    WEBHOOK = "webhook", _("通用Webhook")
+
+
+class ReminderChannel(models.Model):
+    """A group robot or webhook that a unit's daily reminders, or one person's reminders, also
+    go to. Email goes out as before whatever is set here: a channel adds a way, it replaces none.
+
+    A unit's channel receives the unit's tasks of the day (one message per day to, say, the
+    unit's 企业微信 group); a person's channel receives the same digest as that person's email.
+    """
+
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("渠道类型"), max_length=12, choices=ChannelKind.choices)
+    unit = models.ForeignKey(
+        "tracker.Unit",
+        verbose_name=_("单位"),
+        on_delete=models.CASCADE,
+        related_name="reminder_channels",
+        null=True,
+        blank=True,
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("人员"),
+        on_delete=models.CASCADE,
+        related_name="reminder_channels",
+        null=True,
+        blank=True,
+    )
+    url = models.URLField(
+        _("Webhook地址"),
+        max_length=500,
+        help_text=_("机器人或接收系统提供的完整地址(含access_token或key)"),
+    )
+    secret = models.CharField(
+        _("签名密钥"),
+        max_length=200,
+        blank=True,
+        help_text=_("钉钉机器人“加签”的密钥(SEC开头);通用Webhook用于对请求体签名。可留空"),
+    )
+    enabled = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("提醒渠道")
+        verbose_name_plural = _("提醒渠道")
+        ordering = ["name", "pk"]
+        constraints = [
+            # A channel belongs to a unit or to a person, never both, never neither.
+            models.CheckConstraint(
+                condition=Q(unit__isnull=False, user__isnull=True)
+                | Q(unit__isnull=True, user__isnull=False),
+                name="reminder_channel_unit_or_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class ChannelDelivery(models.Model):
+    """One day's (or week's) reminder to one channel, claimed before it is sent, exactly like the
+    email digest itself (state, lease, attempts, next attempt, last error, sent time).
+
+    ``digest`` is the person's email digest whose tasks it carries; a unit's channel has none and
+    carries the unit's tasks of the day from the reminder log.
+    """
+
+    channel = models.ForeignKey(
+        ReminderChannel,
+        verbose_name=_("提醒渠道"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    kind = models.CharField(
+        _("类型"), max_length=8, choices=DigestKind.choices, default=DigestKind.DAILY
+    )
+    day = models.DateField(_("日期"))
+    digest = models.ForeignKey(
+        ReminderDigest,
+        verbose_name=_("提醒邮件"),
+        on_delete=models.CASCADE,
+        related_name="channel_deliveries",
+        null=True,
+        blank=True,
+    )
+    state = models.CharField(
+        _("状态"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    claim_token = models.CharField(_("领取标识"), max_length=36, blank=True)
+    lease_until = models.DateTimeField(_("领取到期"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    # Also where quiet hours put a message off to: the next moment robots may speak.
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("渠道推送")
+        verbose_name_plural = _("渠道推送")
+        ordering = ["-day", "channel_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "day"], name="channel_delivery_once_per_day"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="channel_delivery_open",
+                condition=Q(state__in=["pending", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel} ({self.get_state_display()})"
