@@ -112,6 +112,12 @@ class EventKind(models.TextChoices):
     IMPORTED = "imported", _("通报导入")
     PROBLEM = "problem", _("问题修改")
     WITHHELD = "withheld", _("公开设置变更")
+    # Supervision (督办): new_value holds the code (LadderRung, RecheckOutcome).
+    ACKNOWLEDGED = "acknowledged", _("签收")
+    LADDER = "ladder", _("督办文书")
+    LADDER_REPLY = "ladder_reply", _("督办回复")
+    RECHECK = "recheck", _("反向核查")
+    REPEAT = "repeat", _("屡巡屡犯")
 
 
 class EventSource(models.TextChoices):
@@ -225,3 +231,26 @@ DECLARED_OUTCOMES = frozenset(
         "losses_recovered_wan_yuan",
     }
 )
+
+
+class LadderRung(models.TextChoices):
+    """The 督办 ladder, in order: each rung is issued when the one before went unanswered or the
+    task stays overdue."""
+
+    NOTICE = "notice", _("督办通知书")
+    REMINDER = "reminder", _("提醒书")
+    WARNING = "warning", _("告诫书")
+    ACCOUNTABILITY = "accountability", _("问责书")
+
+
+LADDER_ORDER = [
+    LadderRung.NOTICE,
+    LadderRung.REMINDER,
+    LadderRung.WARNING,
+    LadderRung.ACCOUNTABILITY,
+]
+
+
+class RecheckOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", _("确认到位")
+    FAILED = "failed", _("未到位")

@@ -10,7 +10,9 @@ from tracker.choices import (
     CloseoutStatus,
     EventKind,
     EventSource,
+    LadderRung,
     MeasureState,
+    RecheckOutcome,
     TaskStatus,
     TaskType,
     Withheld,
@@ -73,6 +75,10 @@ def label_events(events) -> list:
             return _code_label(MeasureState, value)
         if kind == EventKind.REMINDER:
             return _code_label(ReminderTier, value)
+        if kind == EventKind.LADDER:
+            return _code_label(LadderRung, value)
+        if kind == EventKind.RECHECK:
+            return _code_label(RecheckOutcome, value)
         if kind in UNIT_KINDS or kind in UNITS_KINDS:
             parts = unit_ids_of(value)
             if not parts:
