@@ -77,3 +77,28 @@ def env_time_range(
     except SettingError:
         raise SettingError(f"{name}={raw!r} is not a range like 22:00-08:00") from None
     return None if first == last else (first, last)
+
+
+def env_weights(
+    name: str, default: dict[str, float], environ: Mapping[str, str] | None = None
+) -> dict[str, float]:
+    """``rate=40,days=0.5``: numbers by name, each name one of ``default``'s; names not given
+    keep their default."""
+    raw = env_str(name, "", environ).strip()
+    weights = dict(default)
+    if raw == "":
+        return weights
+    for item in raw.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in default:
+            raise SettingError(
+                f"{name}: {item.strip()!r} is not NAME=NUMBER with NAME one of {sorted(default)}"
+            )
+        try:
+            weights[key] = float(value)
+        except ValueError:
+            raise SettingError(f"{name}: {value.strip()!r} is not a number") from None
+        if weights[key] < 0:
+            raise SettingError(f"{name}: {key} must not be negative")
+    return weights

@@ -23,6 +23,7 @@ from rectify.env import (
     env_str,
     env_time,
     env_time_range,
+    env_weights,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -415,6 +416,11 @@ RECTIFY = {
     "REMINDER_CHANNEL_TIMEOUT": env_int("REMINDER_CHANNEL_TIMEOUT", 10),
     # A robot message lists at most this many tasks per tier (robots cap a message's length).
     "REMINDER_CHANNEL_MAX_ITEMS": env_int("REMINDER_CHANNEL_MAX_ITEMS", 10),
+    # Unit scoring (考核, tracker/scoring.py): what each figure takes off the 100 points.
+    "SCORE_WEIGHTS": env_weights(
+        "SCORE_WEIGHTS",
+        {"rate": 40, "days": 0.5, "returned": 2, "extension": 1, "recheck": 5, "ladder": 5},
+    ),
     # The contact line of published notices (整改进展情况的通报), e.g. "联系电话:0769-12345678".
     "NOTICE_CONTACT": env_str("NOTICE_CONTACT", ""),
     # Evidence uploads (佐证材料).

@@ -4,14 +4,25 @@ are ``tracker.rules``')."""
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import Level, ProblemKind, TaskStatus, TaskType
+from tracker.choices import EventKind, Level, ProblemKind, TaskStatus, TaskType
 from tracker.history_asof import scope_as_of
-from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
+from tracker.models import (
+    Inspection,
+    Organization,
+    Problem,
+    Task,
+    TaskEvent,
+    Unit,
+    local_today,
+)
 from tracker.models.tasks import urgency_rank
 from tracker.rules import (
     FIELDS,
@@ -145,6 +156,20 @@ class TaskFilterSet(django_filters.FilterSet):
         widget=AnyBooleanSelect,
     )
     as_of = django_filters.DateFilter(label=_("统计日期"), method="filter_as_of")
+    # Unit scoring drill-downs (tracker.scoring): tasks due in a period, and tasks with an event
+    # of one kind in a period (close-outs returned, extensions asked, re-checks failed, …).
+    deadline_from = django_filters.DateFilter(
+        label=_("时限起"), field_name="deadline", lookup_expr="gte"
+    )
+    deadline_to = django_filters.DateFilter(
+        label=_("时限止"), field_name="deadline", lookup_expr="lte"
+    )
+    event = django_filters.ChoiceFilter(
+        label=_("事件"), choices=EventKind.choices, method="filter_event", empty_label=ANY_LABEL
+    )
+    event_value = django_filters.CharFilter(label=_("事件取值"), method="filter_event_noop")
+    event_from = django_filters.DateFilter(label=_("事件起"), method="filter_event_noop")
+    event_to = django_filters.DateFilter(label=_("事件止"), method="filter_event_noop")
     # Ordering last: applied after every filter above. Absent = the caller's own order.
     sort = django_filters.ChoiceFilter(
         label=_("排序"), choices=SORT_CHOICES, method="filter_sort", empty_label=None
@@ -318,6 +343,29 @@ class TaskFilterSet(django_filters.FilterSet):
 
     def filter_as_of(self, queryset, name, value):
         return queryset  # read by today(); it filters nothing by itself
+
+    def filter_event_noop(self, queryset, name, value):
+        return queryset  # read by filter_event
+
+    def filter_event(self, queryset, name, value):
+        """Tasks with an event of kind ``value`` (and ``event_value``), on a day from
+        ``event_from`` to ``event_to`` (local days, both included)."""
+        if not value:
+            return queryset
+        data = self.form.cleaned_data
+        events = TaskEvent.objects.filter(kind=value)
+        if data.get("event_value"):
+            events = events.filter(new_value=data["event_value"])
+        tz = timezone.get_current_timezone()
+        if data.get("event_from"):
+            start = datetime.datetime.combine(data["event_from"], datetime.time.min, tzinfo=tz)
+            events = events.filter(created_at__gte=start)
+        if data.get("event_to"):
+            end = datetime.datetime.combine(
+                data["event_to"] + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+            )
+            events = events.filter(created_at__lt=end)
+        return queryset.filter(pk__in=events.order_by().values("task_id"))
 
     def filter_category_title(self, queryset, name, value):
         if not value:

@@ -33,10 +33,12 @@ urlpatterns += [
 ]
 
 # --- dashboard and ledger export/import
-from tracker.views import dashboard, ledger  # noqa: E402  (this section's own imports)
+from tracker.views import dashboard, ledger, scoring  # noqa: E402  (this section's own imports)
 
 urlpatterns += [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("scores/", scoring.unit_scores, name="unit_scores"),
+    path("scores/export.xlsx", scoring.unit_scores_export, name="unit_scores_export"),
     path("ledger/export/", ledger.ledger_export, name="ledger_export"),
     path("ledger/upload/", ledger.ledger_upload, name="ledger_upload"),
     path("ledger/confirm/", ledger.ledger_confirm, name="ledger_confirm"),

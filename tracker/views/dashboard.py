@@ -248,6 +248,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         export_xlsx=export(fmt="xlsx"),
         export_csv=export(fmt="csv"),
         can_upload=can_upload,
+        may_score=access.is_supervisor or access.is_observer,
     )
     body = render_to_string("tracker/_dashboard_body.html", view)
     context = {
