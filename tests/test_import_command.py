@@ -104,7 +104,7 @@ def test_importing_the_five_seeds_twice_gives_eight_inspections_and_144_tasks_bo
     assert Inspection.objects.count() == AFTER_ALL["distinct_inspections"] == 8
     assert Task.objects.count() in AFTER_ALL["leaf_problems"]
     first = written()
-    assert "5 created, 0 updated, 0 skipped, 0 failed" in stdout
+    assert "共 5 个文件:新建 5 个,更新 0 个,跳过 0 个,失败 0 个" in stdout
     # and the big-data bureau of 000 and of 002 is one inspection knowing round and group
     bureau = _bureau()
     assert bureau.round_name == AFTER_ALL["merged_inspection_round"]
@@ -122,7 +122,7 @@ def test_importing_the_five_seeds_twice_gives_eight_inspections_and_144_tasks_bo
     # When the office imports the same folder again
     stdout, _ = run(str(SEEDS))
     # then every file is skipped and nothing changes.
-    assert "0 created, 0 updated, 5 skipped, 0 failed" in stdout
+    assert "共 5 个文件:新建 0 个,更新 0 个,跳过 5 个,失败 0 个" in stdout
     assert written() == first
     assert Task.objects.count() in AFTER_ALL["leaf_problems"]
 
@@ -140,12 +140,12 @@ def test_json_report_of_an_import_names_the_outcome_of_each_file() -> None:
 def test_progress_is_plain_lines_off_a_terminal_and_a_bar_on_one() -> None:
     files = [str(SEEDS / f) for f in SEED_FILES[:2]]
     stdout, _ = run(*files)
-    assert stdout.startswith(f"[1/2] {files[0]}: created")
+    assert stdout.startswith(f"[1/2] {files[0]}: 已导入")
     assert "\r[" not in stdout
     stdout, _ = run(str(SEEDS / SEED_FILES[2]), str(SEEDS / SEED_FILES[3]), tty=True)
     assert "\r[###############---------------] 1/2" in stdout
     assert "[1/2] " not in stdout  # no per-file lines under a bar
-    assert "2 file(s): 2 created" in stdout
+    assert "共 2 个文件:新建 2 个" in stdout
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_bad_input_fails_with_one_clear_line_naming_the_file_and_writes_nothing(
     path, says = _bad_files(tmp_path)[name]
     err = io.StringIO()
     # When the office imports a bad file
-    with pytest.raises(CommandError, match="1 file"):
+    with pytest.raises(CommandError, match="1 个文件导入失败"):
         call_command("import_notices", str(path), stdout=io.StringIO(), stderr=err)
     # then one line names the file and says what is wrong
     lines = err.getvalue().strip().splitlines()
@@ -234,7 +234,7 @@ def test_one_bad_file_fails_while_the_others_import(tmp_path: Path) -> None:
     assert SourceNotice.objects.get().file_name == "003_a1a0bbdb8131536f.txt"
     assert Task.objects.count() == 10
     assert "missing.txt: no such file or folder" in err.getvalue()
-    assert "1 created, 0 updated, 0 skipped, 2 failed" in out.getvalue()
+    assert "共 3 个文件:新建 1 个,更新 0 个,跳过 0 个,失败 2 个" in out.getvalue()
 
 
 def test_from_a_shell_a_failure_is_a_non_zero_exit_and_no_traceback(tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_from_a_shell_a_failure_is_a_non_zero_exit_and_no_traceback(tmp_path: Pa
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert f"{bad}:文件为空" in done.stderr
-    assert "003_a1a0bbdb8131536f.txt: would import 10 problem(s)" in done.stdout
+    assert "003_a1a0bbdb8131536f.txt:将导入 10 个问题" in done.stdout
 
 
 @pytest.mark.django_db
@@ -270,5 +270,5 @@ def test_a_failure_while_writing_leaves_nothing_of_that_notice(monkeypatch) -> N
             stderr=err,
         )  # fmt: skip
     # then the notice, its organization, inspection and problems are all gone.
-    assert "003_a1a0bbdb8131536f.txt: import failed: connection lost" in err.getvalue()
+    assert "003_a1a0bbdb8131536f.txt:导入出错:connection lost" in err.getvalue()
     assert written() == NOTHING

@@ -119,20 +119,26 @@ class ImportResult:
         return {k: v for k, v in self.__dict__.items() if k != "file_name"}
 
     def describe(self) -> str:
+        """One line on what importing the file did, in the active language."""
         if self.outcome == "skipped":
-            return f"skipped (already imported as notice {self.notice_id})"
+            return _("已跳过(已作为通报 %s 导入)") % self.notice_id
+        outcome = {"created": _("已导入"), "updated": _("已更新")}.get(self.outcome, self.outcome)
         parts = [
-            f"{self.outcome}: {self.inspections_created} new / {self.inspections_matched} "
-            f"existing inspection(s)",
-            f"{self.tasks_created} task(s) created",
-            f"{self.problems_matched} problem(s) matched",
-            f"{self.statuses_changed} status change(s)",
+            _("%(outcome)s:新建巡视巡察 %(new)d 个、并入已有 %(matched)d 个")
+            % {
+                "outcome": outcome,
+                "new": self.inspections_created,
+                "matched": self.inspections_matched,
+            },
+            _("新建任务 %d 项") % self.tasks_created,
+            _("匹配已有问题 %d 个") % self.problems_matched,
+            _("状态变更 %d 处") % self.statuses_changed,
         ]
         if self.statuses_kept:
-            parts.append(f"{self.statuses_kept} status(es) kept as users set them")
+            parts.append(_("保留用户所设状态 %d 处") % self.statuses_kept)
         if self.deadlines_filled:
-            parts.append(f"{self.deadlines_filled} deadline(s) filled")
-        return ", ".join(parts)
+            parts.append(_("补填时限 %d 处") % self.deadlines_filled)
+        return ",".join(parts)
 
 
 # --------------------------------------------------------------------------------------------

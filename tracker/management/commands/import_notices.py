@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from tracker.importer.loader import ImportResult, import_parsed
 from tracker.importer.parser import NoticeParseError, parse_notice, read_notice
@@ -82,7 +83,7 @@ class Command(BaseCommand):
         files, missing = collect_paths(options["paths"])
         failed: dict[str, str] = {path: f"{path}: {why}" for path, why in missing}
         for message in failed.values():
-            self.stderr.write(f"FAILED {message}")
+            self.stderr.write(_("失败:%s") % message)
         as_json = options["json"]
         if options["dry_run"]:
             self._dry_run(files, failed, as_json)
@@ -90,7 +91,7 @@ class Command(BaseCommand):
             self._import(files, failed, as_json)
         if failed:
             # Django prints a CommandError as one line, without a traceback, and exits 1.
-            raise CommandError(f"{len(failed)} file(s) failed", returncode=1)
+            raise CommandError(_("%d 个文件导入失败") % len(failed), returncode=1)
 
     def _read(self, path: Path):
         text = read_notice(path, name=os.fspath(path))
@@ -103,15 +104,18 @@ class Command(BaseCommand):
                 _text, parsed = self._read(path)
             except NoticeParseError as error:
                 failed[os.fspath(path)] = str(error)
-                self.stderr.write(f"FAILED {error}")
+                self.stderr.write(_("失败:%s") % error)
                 continue
             out[path.name] = parsed.to_json()
             if not as_json:
                 leaves = sum(i.leaf_problems for i in parsed.inspections)
                 names = ", ".join(i.organization for i in parsed.inspections)
-                self.stdout.write(f"{path}: would import {leaves} problem(s) for {names}")
+                self.stdout.write(
+                    _("%(path)s:将导入 %(leaves)d 个问题(%(names)s)")
+                    % {"path": path, "leaves": leaves, "names": names}
+                )
                 for warning in parsed.warnings:
-                    self.stdout.write(f"  warning: {warning}")
+                    self.stdout.write("  " + _("提示:%s") % warning)
         if as_json:
             self.stdout.write(json.dumps(out, ensure_ascii=False, indent=2))
 
@@ -126,14 +130,16 @@ class Command(BaseCommand):
             except NoticeParseError as error:
                 failed[os.fspath(path)] = str(error)
                 progress.clear()
-                self.stderr.write(f"FAILED {error}")
+                self.stderr.write(_("失败:%s") % error)
                 continue
             except Exception as error:  # a database error: report it, go on with the rest
                 if self._traceback:
                     raise
                 failed[os.fspath(path)] = f"{path}: {error}"
                 progress.clear()
-                self.stderr.write(f"FAILED {path}: import failed: {error}")
+                self.stderr.write(
+                    _("失败:%(path)s:导入出错:%(error)s") % {"path": path, "error": error}
+                )
                 continue
             results.append(result)
             if not progress.tty and not as_json:
@@ -159,11 +165,21 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2))
             return
         self.stdout.write(
-            f"{len(results) + len(failed)} file(s): "
-            f"{totals['created']} created, {totals['updated']} updated, "
-            f"{totals['skipped']} skipped, {totals['failed']} failed "
-            f"({totals['inspections_created']} inspection(s) and {totals['tasks_created']} "
-            f"task(s) created, {totals['statuses_changed']} status change(s))"
+            _(
+                "共 %(files)d 个文件:新建 %(created)d 个,更新 %(updated)d 个,跳过 %(skipped)d 个,"
+                "失败 %(failed)d 个(新建巡视巡察 %(inspections)d 个、整改任务 %(tasks)d 个,"
+                "状态变更 %(statuses)d 处)"
+            )
+            % {
+                "files": len(results) + len(failed),
+                "created": totals["created"],
+                "updated": totals["updated"],
+                "skipped": totals["skipped"],
+                "failed": totals["failed"],
+                "inspections": totals["inspections_created"],
+                "tasks": totals["tasks_created"],
+                "statuses": totals["statuses_changed"],
+            }
         )
 
     def execute(self, *args, **options):
