@@ -225,7 +225,7 @@ def _supervision_figures(view: dict, filterset, drill: Drill, as_of) -> None:
     for row in rows:
         rung = rungs.get(row["id"])
         row["ladder"] = LadderRung(rung).label if rung else ""
-    if as_of < local_today() or not filterset.is_valid():
+    if as_of < local_today() or (filterset.is_bound and not filterset.is_valid()):
         view["ack_late"] = None
         return
     view["ack_late"] = filterset.qs.filter(supervision.ack_late_q()).count()
