@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db.models import Q
 from django.utils import timezone
 
 from tracker import emails
@@ -178,7 +177,3 @@ def delivery_summary(document: SupervisionDocument) -> dict[str, int]:
     for state in document.deliveries.values_list("state", flat=True):
         counts[state] = counts.get(state, 0) + 1
     return counts
-
-
-def pending_q() -> Q:
-    return Q(state__in=[DeliveryState.PENDING, DeliveryState.SENDING])
