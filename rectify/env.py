@@ -47,6 +47,25 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int_list(
+    name: str, default: str, count: int | None = None, environ: Mapping[str, str] | None = None
+) -> list[int]:
+    """Read comma-separated non-negative integers in ascending order ("7,14,30,60"), ``count``
+    of them when given."""
+    raw = env_str(name, "", environ).strip() or default
+    try:
+        values = [int(item) for item in raw.split(",") if item.strip()]
+    except ValueError:
+        raise SettingError(
+            f"{name}={raw!r} is not a list of whole numbers like {default}"
+        ) from None
+    if count is not None and len(values) != count:
+        raise SettingError(f"{name}={raw!r} must name {count} numbers, like {default}")
+    if any(v < 0 for v in values) or values != sorted(values):
+        raise SettingError(f"{name}={raw!r} must be non-negative and ascending, like {default}")
+    return values
+
+
 def env_time(name: str, default: str, environ: Mapping[str, str] | None = None) -> tuple[int, int]:
     """Read a wall-clock time "HH:MM" and return (hour, minute)."""
     raw = env_str(name, default, environ).strip()

@@ -19,6 +19,7 @@ from rectify.env import (
     SettingError,
     env_bool,
     env_int,
+    env_int_list,
     env_list,
     env_str,
     env_time,
@@ -421,6 +422,17 @@ RECTIFY = {
         "SCORE_WEIGHTS",
         {"rate": 40, "days": 0.5, "returned": 2, "extension": 1, "recheck": 5, "ladder": 5},
     ),
+    # 签收: a task given to a unit by a person waits for the unit to sign for it; unsigned after
+    # this many working days (chinese-calendar) it joins the reminders (待签收) and the dashboard.
+    "ACK_WORKING_DAYS": env_int("ACK_WORKING_DAYS", 3),
+    # The 督办 ladder (督办通知书, 提醒书, 告诫书, 问责书): days overdue from which each rung is
+    # proposed to supervisors (a missed reply deadline proposes the next rung at once); the
+    # working days a unit has to reply; the number prefix before 〔year〕n号 (e.g. "开整督");
+    # the issuer printed under the body (default: the organization's 整改办).
+    "LADDER_DAYS": env_int_list("LADDER_DAYS", "7,14,30,60", count=4),
+    "LADDER_REPLY_WORKING_DAYS": env_int("LADDER_REPLY_WORKING_DAYS", 5),
+    "LADDER_NUMBER_PREFIX": env_str("LADDER_NUMBER_PREFIX", ""),
+    "LADDER_ISSUER": env_str("LADDER_ISSUER", ""),
     # The contact line of published notices (整改进展情况的通报), e.g. "联系电话:0769-12345678".
     "NOTICE_CONTACT": env_str("NOTICE_CONTACT", ""),
     # Evidence uploads (佐证材料).

@@ -128,6 +128,25 @@ def _same(task):
     return task
 
 
+def _assigned(task):
+    """Given to its unit by a person and not signed for yet (签收)."""
+    from django.utils import timezone
+
+    Task.objects.filter(pk=task.pk).update(assigned_at=timezone.now())
+    return task
+
+
+def _overdue(task):
+    actions.change_deadline(task, local_today() - datetime.timedelta(days=10), factories.SYSTEM)
+    return task
+
+
+def _with_ladder_document(task):
+    _overdue(task)
+    actions.issue_ladder_document([task], "notice", factories.SYSTEM)
+    return task
+
+
 @dataclass
 class Change:
     """One change: the action it is, the state it needs, and the call that makes it."""
@@ -252,6 +271,19 @@ CHANGES = {
     ),
     "withheld": Change(
         "edit_problem", _same, lambda t, a, c: actions.edit_problem(t.problem, a, withheld="case")
+    ),
+    "acknowledge": Change("acknowledge", _assigned, lambda t, a, c: actions.acknowledge(t, a)),
+    "ladder_issue": Change(
+        "issue_ladder_document",
+        _overdue,
+        lambda t, a, c: actions.issue_ladder_document([t], "notice", a),
+    ),
+    "ladder_reply": Change(
+        "reply_ladder_document",
+        _with_ladder_document,
+        lambda t, a, c: actions.reply_ladder_document(
+            t.supervision_documents.get(), a, text="已整改到位"
+        ),
     ),
     "admin_status": Change(
         "admin_set_status",

@@ -145,6 +145,7 @@ def _reminder_digest(
         "escalated": counts.get(ReminderTier.ESCALATED, 0),
         "due_soon": counts.get(ReminderTier.YELLOW, 0) + counts.get(ReminderTier.GREEN, 0),
         "report_due": counts.get(ReminderTier.REPORT_DUE, 0),
+        "unacknowledged": counts.get(ReminderTier.UNACKNOWLEDGED, 0),
         "no_contact": no_contact,
         "site_url": settings.SITE_URL,
     }
@@ -164,3 +165,28 @@ def weekly_summary(digest: ReminderDigest, url_template: str) -> EmailMultiAlter
         "site_url": settings.SITE_URL,
     }
     return message("weekly_summary", digest.recipient, context)
+
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def ladder_document(document, to: str, filename: str, docx: bytes) -> EmailMultiAlternatives:
+    """A 督办 document to one recipient, its DOCX attached, with a link to its page (where the
+    unit replies)."""
+    from django.urls import reverse
+
+    from tracker.choices import LadderRung
+
+    context = {
+        "document": document,
+        "rung": LadderRung(document.rung).label,
+        "reference": document.reference,
+        "unit": document.unit.name,
+        "items": document.items,
+        "reply_due": document.reply_due,
+        "issuer": document.issuer_name,
+        "url": settings.SITE_URL + reverse("tracker:ladder_document", args=[document.pk]),
+    }
+    email = message("ladder_document", to, context)
+    email.attach(filename, docx, DOCX_TYPE)
+    return email

@@ -113,6 +113,9 @@ class TaskFilterSet(django_filters.FilterSet):
     report_due = django_filters.BooleanFilter(
         label=_("报告到期"), method="filter_report_due", widget=AnyBooleanSelect
     )
+    unacknowledged = django_filters.BooleanFilter(
+        label=_("签收超期"), method="filter_unacknowledged", widget=AnyBooleanSelect
+    )
     due_within = django_filters.NumberFilter(
         label=_("N天内到期"), method="filter_due_within", min_value=0
     )
@@ -387,6 +390,15 @@ class TaskFilterSet(django_filters.FilterSet):
 
     def filter_report_due(self, queryset, name, value):
         return queryset.filter(report_due_q(self.today(), self.task_fields)) if value else queryset
+
+    def filter_unacknowledged(self, queryset, name, value):
+        """Not signed for (签收) ACK_WORKING_DAYS working days after being given (tracker.supervision)."""
+        from tracker.supervision import ack_late_q
+
+        if value is None:
+            return queryset
+        late = queryset.filter(ack_late_q(self.today()))
+        return late if value else queryset.exclude(pk__in=late.values("pk"))
 
     def filter_due_within(self, queryset, name, value):
         if value is None:

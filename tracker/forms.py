@@ -186,3 +186,48 @@ class ReopenForm(VersionedForm):
         help_text=_("如:回头看发现问题仍然存在"),
         max_length=2000,
     )
+
+
+class AcknowledgeForm(VersionedForm):
+    """签收: the owner unit confirms it has received the task (nothing else to fill in)."""
+
+
+class LadderIssueForm(forms.Form):
+    """A supervisor confirms a proposed 督办 document (or issues one for chosen tasks)."""
+
+    tasks = forms.ModelMultipleChoiceField(
+        label=_("整改任务"), queryset=Task.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    rung = forms.ChoiceField(label=_("文书类别"))
+    reply_days = forms.IntegerField(label=_("回复期限(工作日)"), min_value=1, max_value=60)
+    reason = forms.CharField(label=_("说明"), required=False, max_length=500)
+
+    def __init__(self, *args, tasks, **kwargs):
+        from django.conf import settings
+
+        from tracker.choices import LadderRung
+
+        super().__init__(*args, **kwargs)
+        self.fields["tasks"].queryset = tasks
+        self.fields["rung"].choices = LadderRung.choices
+        self.fields["reply_days"].initial = settings.RECTIFY["LADDER_REPLY_WORKING_DAYS"]
+
+
+class LadderReplyForm(forms.Form):
+    """The unit's reply to a 督办 document: what was done, and evidence if any."""
+
+    text = forms.CharField(
+        label=_("回复内容"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+    file = forms.FileField(
+        label=_("佐证材料"),
+        required=False,
+        help_text=_("PDF、JPG、PNG、DOCX、XLSX"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.docx,.xlsx"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload:
+            check_upload(upload)
+        return upload

@@ -4,8 +4,9 @@ written in the same transaction as the change (a refused or rolled-back change l
 
 - close-out returned or approved: whoever asked for it (申请人);
 - extension approved or refused: whoever asked for it;
-- a task given to a unit (created by a person, or a new owner unit), or reopened (回头看): the
-  clerks and leads of the task's owner unit.
+- a task given to a unit (created by a person, or a new owner unit), or reopened (回头看), and a
+  督办 document issued to the unit (once per document): the clerks and leads of the task's owner
+  unit.
 The unread count, the list and marking read are here too; the page is ``tracker.views.inbox``.
 """
 
@@ -22,7 +23,7 @@ REQUESTER_KINDS = {
     EventKind.EXTENSION_APPROVED: "extension",
     EventKind.EXTENSION_REFUSED: "extension",
 }
-UNIT_KINDS = {EventKind.OWNER, EventKind.REOPENED, EventKind.CREATED}
+UNIT_KINDS = {EventKind.OWNER, EventKind.REOPENED, EventKind.CREATED, EventKind.LADDER}
 KINDS = set(REQUESTER_KINDS) | UNIT_KINDS
 
 
@@ -45,6 +46,8 @@ def recipients(event: TaskEvent) -> set[int]:
     elif kind in UNIT_KINDS:
         if kind == EventKind.CREATED and event.actor_id is None:
             return set()  # a notice import or maintenance: nobody is told of every new task
+        if kind == EventKind.LADDER and not _first_of_document(event):
+            return set()  # one notification per document, not one per task it lists
         unit_id = event.task.owner_unit_id
         ids.update(
             Membership.objects.filter(
@@ -53,6 +56,18 @@ def recipients(event: TaskEvent) -> set[int]:
         )
     ids.discard(event.actor_id)
     return ids
+
+
+def _first_of_document(event: TaskEvent) -> bool:
+    """Whether ``event`` (a 督办文书 event) is that of the first task of its document: the
+    document just issued about the task, whose tasks are set before their events are written."""
+    from tracker.models import SupervisionDocument
+
+    document = SupervisionDocument.objects.filter(tasks=event.task_id).order_by("-pk").first()
+    if document is None:
+        return True
+    first = document.tasks.order_by("pk").values_list("pk", flat=True).first()
+    return first == event.task_id
 
 
 def notify(event: TaskEvent) -> None:

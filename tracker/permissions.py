@@ -67,6 +67,12 @@ ACTION_RULES: dict[str, str] = {
     "remove_measure": "supervise",
     "edit_problem": "supervise",
     "admin_set_status": "admin",
+    # 督办: signing for a task (签收) is the unit's (and supervisors'); issuing a ladder document
+    # is the supervisors'; replying is the addressed unit's members' (and supervisors', who may
+    # record a reply received on paper), checked per task and against the document's unit.
+    "acknowledge": "edit",
+    "issue_ladder_document": "supervise",
+    "reply_ladder_document": "edit",
 }
 
 # What each system actor (a change with no user) may do. Anything else without a user is refused.
@@ -432,4 +438,51 @@ def extensions_to_review(access: Access):
             "task__problem", "task__owner_unit", "task__inspection__organization", "requested_by"
         )
         .order_by("requested_at", "pk")
+    )
+
+
+def supervision_documents(access: Access):
+    """督办 documents a user may read: those about tasks they supervise, and those issued to one
+    of their units (administrators: all). Observers and anyone else: none."""
+    from tracker.models import SupervisionDocument
+
+    qs = SupervisionDocument.objects.all()
+    if not access.user.is_authenticated or not access.user.is_active:
+        return qs.none()
+    if access.is_admin:
+        return qs
+    q = Q(pk__in=[])
+    if access.is_supervisor:
+        through = SupervisionDocument.tasks.through
+        q |= Q(
+            pk__in=through.objects.filter(task__in=access.supervised_tasks()).values(
+                "supervisiondocument_id"
+            )
+        )
+    if access.unit_ids:
+        q |= Q(unit_id__in=access.unit_ids)
+    return qs.filter(q)
+
+
+def get_document_for_user(user_or_request, pk):
+    """The 督办 document if the user may read it; otherwise 404, exactly as if it did not exist."""
+    from tracker.models import SupervisionDocument
+
+    try:
+        return (
+            supervision_documents(access_for(user_or_request))
+            .select_related("unit__organization", "organization", "issued_by", "replied_by")
+            .get(pk=pk)
+        )
+    except (SupervisionDocument.DoesNotExist, ValueError, TypeError):
+        raise Http404("No document matches the given query.") from None
+
+
+def can_reply(access: Access, document) -> bool:
+    """A member of the addressed unit, or a supervisor of its tasks, may record the reply."""
+    if document.unit_id in access.unit_ids:
+        return True
+    return any(
+        access.can_supervise(task)
+        for task in document.tasks.select_related("inspection__organization")
     )

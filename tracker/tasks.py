@@ -35,7 +35,11 @@ def _fan_out(day: datetime.date) -> int:
     for batch in channel_batches:
         send_channel_messages.delay(batch)
     _queue_held_back(day)
-    return len(batches) + len(channel_batches)
+    ladder = 0
+    if reminders.ladder_claimable_ids():  # 督办 document emails still pending (or due a retry)
+        send_ladder_emails.delay()
+        ladder = 1
+    return len(batches) + len(channel_batches) + ladder
 
 
 def _queue_held_back(day: datetime.date) -> None:
@@ -119,6 +123,27 @@ def send_channel_messages(ids: list[int] | None = None, day: str | None = None) 
     if report.retry_ids and report.next_retry_at is not None:
         countdown = max(1, math.ceil((report.next_retry_at - timezone.now()).total_seconds()))
         send_channel_messages.apply_async(args=[sorted(report.retry_ids)], countdown=countdown)
+    return {
+        "sent": len(report.sent),
+        "retried": report.retried,
+        "failed": report.failed,
+        "retry_in": countdown,
+    }
+
+
+@shared_task(name="tracker.tasks.send_ladder_emails")
+def send_ladder_emails(ids: list[int] | None = None, document_id: int | None = None) -> dict:
+    """Claim and send 督办 document emails (those of ``document_id``, of ``ids``, or all that are
+    sendable): queued when a document is issued, and by every sweep while some are pending.
+    Temporary failures are queued again for when their backoff runs out; queuing twice is
+    harmless, the claim decides who sends."""
+    report = reminders.deliver_ladder(
+        ids=ids, document_ids=[document_id] if document_id is not None else None
+    )
+    countdown = None
+    if report.retry_ids and report.next_retry_at is not None:
+        countdown = max(1, math.ceil((report.next_retry_at - timezone.now()).total_seconds()))
+        send_ladder_emails.apply_async(args=[sorted(report.retry_ids)], countdown=countdown)
     return {
         "sent": len(report.sent),
         "retried": report.retried,

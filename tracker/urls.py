@@ -79,3 +79,16 @@ urlpatterns += [
     path("inspections/<int:pk>/notice.txt", documents.notice_txt, name="notice_txt"),
     path("inspections/<int:pk>/report.docx", documents.report_docx, name="report_docx"),
 ]
+
+# --- supervision (督办): 签收, the ladder of documents and their replies
+from tracker.views import ladder  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("tasks/<int:pk>/acknowledge/", ladder.task_acknowledge, name="task_acknowledge"),
+    path("ladder/", ladder.ladder_overview, name="ladder"),
+    path("ladder/issue/", ladder.ladder_issue, name="ladder_issue"),
+    path("ladder/<int:pk>/", ladder.ladder_document, name="ladder_document"),
+    path("ladder/<int:pk>/document.docx", ladder.ladder_docx, name="ladder_docx"),
+    path("ladder/<int:pk>/reply/", ladder.ladder_reply, name="ladder_reply"),
+    path("ladder/<int:pk>/reply-file/", ladder.ladder_reply_file, name="ladder_reply_file"),
+]

@@ -70,3 +70,8 @@ from tracker.actions.progress import (  # noqa: F401
     update_progress,
 )
 from tracker.actions.reminders import record_reminder, record_reminders  # noqa: F401
+from tracker.actions.supervision import (  # noqa: F401
+    acknowledge,
+    issue_ladder_document,
+    reply_ladder_document,
+)

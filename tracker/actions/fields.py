@@ -69,6 +69,8 @@ def create_task(
         report_due_on=report_due_on,
         status_changed_at=timezone.now(),
         closed_at=timezone.now() if status == TaskStatus.CLOSED else None,
+        # Given by a person: the owner unit signs for it (签收); by a system actor: never waits.
+        assigned_at=timezone.now() if actor.user is not None else None,
     )
     task.category_id = aggregates.category_id_of(problem)
     _authorize(actor, "create_task", task)
@@ -142,6 +144,7 @@ def create_tasks(new_tasks: list[NewTask] | tuple[NewTask, ...], actor: Actor) -
                 report_due_on=report_due_on if n.task_type == TaskType.LONG_TERM else None,
                 status_changed_at=now,
                 closed_at=now if n.status == TaskStatus.CLOSED else None,
+                assigned_at=now if actor.user is not None else None,
             )
             for n in new_tasks
         ]
@@ -233,7 +236,13 @@ def _set_unit(
         if unit is not None:
             _check_unit(locked, unit)
         setattr(locked, field, unit)
-        _save(locked, [field])
+        fields = [field]
+        if field == "owner_unit":
+            # A new owner signs for the task afresh (签收), unless a system actor moved it.
+            locked.assigned_at = timezone.now() if actor.user is not None else None
+            locked.acknowledged_at = None
+            fields += ["assigned_at", "acknowledged_at"]
+        _save(locked, fields)
         record_event(
             locked, kind, actor, old=_unit_value(old_id), new=_unit_value(new_id), reason=reason
         )

@@ -47,8 +47,9 @@ def record_reminder(
 
 
 def record_reminders(digest_ids: list[int]) -> int:
-    """Append one 'reminder' event per task for the day's reminder digests ``digest_ids`` that
-    were just sent, unless the task already has one for that day.
+    """Append one 'reminder' event per task and tier for the day's reminder digests
+    ``digest_ids`` that were just sent, unless the task already has one for that tier and day
+    (a task is in one deadline tier a day, and may be 待签收 besides).
 
     One event per task and day, not per recipient: a full-size sweep reminds 100,000 tasks
     through half a million (task, recipient) pairs, and the pairs are already in the reminder
@@ -89,24 +90,25 @@ def _record_reminders_portable(digest_ids: list[int]) -> int:
     task_ids = {task_id for task_id, _tier, _day in groups}
     days = {day for _task, _tier, day in groups}
     totals = {
-        (row["task_id"], row["day"]): row["n"]
+        (row["task_id"], row["day"], row["tier"]): row["n"]
         for row in ReminderLog.objects.filter(task_id__in=task_ids, day__in=days)
         .order_by()
-        .values("task_id", "day")
+        .values("task_id", "day", "tier")
         .annotate(n=Count("id"))
     }
     refs = {day: f"sweep:{day.isoformat()}" for day in days}
     done = set(
         TaskEvent.objects.filter(
             kind=EventKind.REMINDER, task_id__in=task_ids, source_ref__in=refs.values()
-        ).values_list("task_id", "source_ref")
+        ).values_list("task_id", "source_ref", "new_value")
     )
     now = timezone.now()
     events = []
     for (task_id, tier, day), recipients in sorted(groups.items()):
-        if (task_id, refs[day]) in done:
+        # One event per task, tier and day: a deadline tier and 待签收 may fall on one day.
+        if (task_id, refs[day], tier) in done:
             continue
-        done.add((task_id, refs[day]))  # a task has one tier a day; never two events anyway
+        done.add((task_id, refs[day], tier))
         recipients = sorted(set(recipients))
         events.append(
             TaskEvent(
@@ -114,7 +116,7 @@ def _record_reminders_portable(digest_ids: list[int]) -> int:
                 kind=EventKind.REMINDER,
                 old_value="",
                 new_value=tier,
-                reason=_reminder_reason(recipients, totals.get((task_id, day), 0)),
+                reason=_reminder_reason(recipients, totals.get((task_id, day, tier), 0)),
                 actor=None,
                 source=EventSource.SWEEP,
                 source_ref=refs[day],
@@ -152,14 +154,15 @@ def _record_reminders_postgresql(digest_ids: list[int]) -> int:
                 SELECT l.task_id, l.tier, 'sweep:' || to_char(l.day, 'YYYY-MM-DD') AS ref,
                        array_agg(d.recipient ORDER BY d.recipient) AS recipients,
                        (SELECT count(*) FROM {log_table} a
-                         WHERE a.task_id = l.task_id AND a.day = l.day) AS total
+                         WHERE a.task_id = l.task_id AND a.day = l.day AND a.tier = l.tier) AS total
                   FROM {log_table} l JOIN {digest_table} d ON d.id = l.digest_id
                  WHERE d.id = ANY(%(ids)s)
                  GROUP BY l.task_id, l.tier, l.day
               ) s
              WHERE NOT EXISTS (
                    SELECT 1 FROM {event_table} e
-                    WHERE e.task_id = s.task_id AND e.kind = %(kind)s::varchar AND e.source_ref = s.ref)
+                    WHERE e.task_id = s.task_id AND e.kind = %(kind)s::varchar AND e.source_ref = s.ref
+                      AND e.new_value = s.tier)
              ORDER BY s.task_id
             """,  # noqa: S608 — table names from the models, values as parameters
             {

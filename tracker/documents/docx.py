@@ -156,8 +156,11 @@ def render_docx(doc: Document) -> bytes:
     """The document as a .docx file's bytes."""
     docx = new_docx()
     _setup(docx, doc.title)
+    if doc.number:  # 发文字号: centred, one blank line above the title
+        _paragraph(docx, doc.number, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _paragraph(docx, "", indent=False)
     # The default template's first paragraph, if any, is reused for the title.
-    title = docx.paragraphs[0] if docx.paragraphs else docx.add_paragraph()
+    title = docx.paragraphs[0] if docx.paragraphs and not doc.number else docx.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title.paragraph_format.first_line_indent = Pt(0)
     # Two-line titles keep a 二号 line each (the body's grid is for 三号).

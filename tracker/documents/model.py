@@ -55,6 +55,8 @@ class Document:
     title: str
     # The addressee line (主送机关) under the title, e.g. "省委第七巡视组:"; empty for notices.
     addressee: str = ""
+    # The number line (发文字号), e.g. "〔2026〕7号": centred above the title; empty for notices.
+    number: str = ""
     blocks: list[Block] = field(default_factory=list)
 
     def add(self, block: Block) -> Block:

@@ -12,6 +12,8 @@ from tracker.documents.model import Document, Heading, ListItem, Paragraph, Sign
 
 def render_text(doc: Document) -> str:
     lines = [doc.title]
+    if doc.number:
+        lines.append(doc.number)
     if doc.addressee:
         lines.append(doc.addressee)
     for block in doc.blocks:

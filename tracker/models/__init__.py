@@ -4,6 +4,12 @@
 from tracker.models.aggregates import TaskDayTally, TaskTally
 from tracker.models.history import HistoryIsAppendOnly, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
+from tracker.models.ladder import (
+    DocumentCounter,
+    DocumentState,
+    LadderDelivery,
+    SupervisionDocument,
+)
 from tracker.models.notifications import Notification
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
@@ -35,3 +41,4 @@ __all__ = [
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
 __all__ += ["ChannelDelivery", "ReminderChannel", "ReminderDigest", "ReminderLog", "ReminderSweep"]
 __all__ += ["TaskDayTally", "TaskTally", "Notification"]
+__all__ += ["DocumentCounter", "DocumentState", "LadderDelivery", "SupervisionDocument"]

@@ -27,6 +27,8 @@ class ReminderTier(models.TextChoices):
     RED = "red", _("已逾期")
     ESCALATED = "escalated", _("逾期督办")
     REPORT_DUE = "report_due", _("待报进展")
+    # 签收: given to the unit ACK_WORKING_DAYS working days ago or more and not signed for.
+    UNACKNOWLEDGED = "unsigned", _("待签收")  # a short code: the tier column is 12 wide
 
 
 # Most urgent first: the order of the sections in a digest.
@@ -36,6 +38,7 @@ TIER_ORDER = [
     ReminderTier.YELLOW,
     ReminderTier.GREEN,
     ReminderTier.REPORT_DUE,
+    ReminderTier.UNACKNOWLEDGED,
 ]
 
 

@@ -196,6 +196,11 @@ class Task(models.Model):
     progress = models.TextField(_("进展情况"), blank=True)
     status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+    # 签收: a task given to a unit by a person (plan import, in-app creation, an owner change)
+    # waits for the owner unit to acknowledge it: assigned_at set, acknowledged_at empty. Tasks
+    # created by a notice import or maintenance (no user) have neither and never wait.
+    assigned_at = models.DateTimeField(_("分派时间"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     # Optimistic concurrency: every change bumps it; a save based on an older version is refused.
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -235,6 +240,13 @@ class Task(models.Model):
                 models.F("id"),
                 name="task_owner_urgency",
             ),
+            # Tasks waiting for 签收, by when they were given: the sweep's 待签收 tier and the
+            # dashboard read only this (few rows at any volume).
+            models.Index(
+                fields=["assigned_at"],
+                name="task_awaiting_ack",
+                condition=models.Q(assigned_at__isnull=False, acknowledged_at__isnull=True),
+            ),
             # Open 长期坚持 work by report date: the reminder sweep's "progress report due".
             models.Index(
                 fields=["report_due_on"],
@@ -265,6 +277,11 @@ class Task(models.Model):
 
     def is_report_due(self, today: datetime.date | None = None) -> bool:
         return rules.is_report_due(self, today or local_today())
+
+    @property
+    def awaits_acknowledgement(self) -> bool:
+        """Given to its owner unit by a person and not signed for (签收) yet."""
+        return self.assigned_at is not None and self.acknowledged_at is None
 
 
 class Measure(models.Model):

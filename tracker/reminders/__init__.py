@@ -51,6 +51,8 @@ from tracker.reminders.claims import (
 )
 from tracker.reminders.content import task_url_template
 from tracker.reminders.delivery import deliver, deliver_channels, sweep
+from tracker.reminders.ladder import claimable_ids as ladder_claimable_ids
+from tracker.reminders.ladder import deliver as deliver_ladder
 from tracker.reminders.planning import (
     Plan,
     collect,
@@ -78,6 +80,8 @@ from tracker.reminders.tiers import (
 )
 
 __all__ = [
+    "deliver_ladder",
+    "ladder_claimable_ids",
     "QuietHours",
     "channel_claimable_ids",
     "claim_channels",

@@ -38,6 +38,8 @@ class DeliveryReport:
     next_retry_at: datetime.datetime | None = None
     # The messenger channels' own report (their retries are queued apart from the emails').
     channels: DeliveryReport | None = None
+    # The 督办 documents' emails (tracker.reminders.ladder), sent by the same sweep.
+    ladder: DeliveryReport | None = None
 
     def merge(self, other: DeliveryReport) -> None:
         if other.channels is not None:
@@ -164,9 +166,11 @@ def fail(
     error: BaseException | str,
     report: DeliveryReport,
     permanent: bool = False,
+    model=ReminderDigest,
 ) -> None:
     """Close a claim that did not send: failed for good when ``permanent`` (the channel says
-    the message is refused) or after REMINDER_MAX_ATTEMPTS, else pending again after a backoff."""
+    the message is refused) or after REMINDER_MAX_ATTEMPTS, else pending again after a backoff.
+    ``model``: any row with the claim fields (a digest, a 督办 document's email)."""
     now = timezone.now()
     message = (
         str(error)[:2000] if isinstance(error, str) else f"{type(error).__name__}: {error}"[:2000]
@@ -181,16 +185,14 @@ def fail(
         fields = {"state": DeliveryState.PENDING, "next_attempt_at": when}
         report.retry_later(pk, when)
         logger.warning("reminder digest %s will be retried in %ss: %s", pk, delay, message)
-    ReminderDigest.objects.filter(pk=pk, claim_token=token, state=DeliveryState.SENDING).update(
+    model.objects.filter(pk=pk, claim_token=token, state=DeliveryState.SENDING).update(
         last_error=message, claim_token="", lease_until=None, **fields
     )
 
 
-def release(pks: list[int], token: str) -> None:
+def release(pks: list[int], token: str, model=ReminderDigest) -> None:
     """Hand back claims this sender will not get to, without counting them as attempts."""
-    ReminderDigest.objects.filter(
-        pk__in=pks, claim_token=token, state=DeliveryState.SENDING
-    ).update(
+    model.objects.filter(pk__in=pks, claim_token=token, state=DeliveryState.SENDING).update(
         state=DeliveryState.PENDING, claim_token="", lease_until=None, attempts=F("attempts") - 1
     )
 

@@ -69,7 +69,12 @@ def deliver_channels(
 
 
 def sweep(day: datetime.date | None = None, connection=None) -> DeliveryReport:
-    """The whole daily run, synchronously: plan the day, then send everything sendable."""
+    """The whole daily run, synchronously: plan the day, then send everything sendable (the
+    reminder digests, the channels, and any 督办 document email still pending)."""
+    from tracker.reminders import ladder
+
     day = day or local_today()
     plan_day(day)
-    return deliver(day, connection=connection)
+    report = deliver(day, connection=connection)
+    report.ladder = ladder.deliver(connection=connection)
+    return report

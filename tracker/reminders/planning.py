@@ -26,10 +26,11 @@ from tracker.models.reminders import (
     ReminderDigest,
     ReminderLog,
     ReminderSweep,
+    ReminderTier,
 )
 from tracker.reminders.quiet import QuietHours
 from tracker.reminders.recipients import Directory, Planned, recipients_for
-from tracker.reminders.tiers import Policy, candidate_tasks, tier_for
+from tracker.reminders.tiers import Policy, candidate_tasks, tier_for, unacknowledged_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ def collect(day: datetime.date | None = None, policy: Policy | None = None) -> P
         )
         if tier:
             tiered.append((row, tier))
+    # 待签收 is a tier of its own, beside whatever tier the deadline gives the same task.
+    tiered += [(row, ReminderTier.UNACKNOWLEDGED) for row in unacknowledged_tasks(day)]
     directory = Directory.load(
         {r["owner_unit_id"] for r, _t in tiered}
         | {r["lead_unit_id"] for r, _t in tiered if r["lead_unit_id"]},

@@ -23,6 +23,7 @@ _LEAD_TIERS = {
     ReminderTier.RED,
     ReminderTier.ESCALATED,
     ReminderTier.REPORT_DUE,
+    ReminderTier.UNACKNOWLEDGED,
 }
 _RED_TIERS = {ReminderTier.RED, ReminderTier.ESCALATED}
 
@@ -120,7 +121,7 @@ def _split_emails(raw: str) -> list[str]:
 def recipients_for(task: dict, tier: str, d: Directory, fallback: str = "") -> list[Planned]:
     """Who hears about ``task`` at ``tier``.
 
-    green → the owner unit's clerks; yellow and report due → also its lead(s) (分管领导);
+    green → the owner unit's clerks; yellow, report due and 待签收 → also its lead(s) (分管领导);
     red → also the lead unit's contacts, the lead leader and the organization's principal;
     escalated (overdue beyond REMINDER_ESCALATE_DAYS) → also the inspection's supervisors.
     An owner unit nobody can be reached at is not skipped: its reminders go to the supervisors

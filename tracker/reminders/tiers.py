@@ -143,3 +143,11 @@ _TASK_FIELDS = (
     "lead_leader_id",
     "inspection_id",
 )
+
+
+def unacknowledged_tasks(today: datetime.date, fields: Iterable[str] | None = None) -> QuerySet:
+    """Open tasks not signed for (签收) ACK_WORKING_DAYS working days after they were given
+    (rows of ``fields``): the 待签收 tier, a range scan of the partial index ``task_awaiting_ack``."""
+    from tracker.supervision import ack_late_q
+
+    return Task.objects.filter(ack_late_q(today)).order_by().values(*(fields or _TASK_FIELDS))

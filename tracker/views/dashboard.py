@@ -20,8 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from tracker import selectors
-from tracker.choices import DONE_STATUSES, Level, TaskStatus
+from tracker import selectors, supervision
+from tracker.choices import DONE_STATUSES, LadderRung, Level, TaskStatus
 from tracker.filtersets import TaskFilterSet, scope_organizations, scope_units
 from tracker.lamps import LAMP_LABELS
 from tracker.models import local_today
@@ -217,6 +217,21 @@ def _scope_choices(access: Access, request: HttpRequest) -> dict:
     }
 
 
+def _supervision_figures(view: dict, filterset, drill: Drill, as_of) -> None:
+    """督办 on the dashboard: tasks whose 签收 is late (today only: 签收 has no as-of history),
+    and per unit shown the highest ladder rung its documents reached."""
+    rows = [*view["lamp_units"], *view["by_overdue"], *view["by_days"]]
+    rungs = supervision.unit_highest_rungs({u["id"] for u in rows})
+    for row in rows:
+        rung = rungs.get(row["id"])
+        row["ladder"] = LadderRung(rung).label if rung else ""
+    if as_of < local_today() or (filterset.is_bound and not filterset.is_valid()):
+        view["ack_late"] = None
+        return
+    view["ack_late"] = filterset.qs.filter(supervision.ack_late_q()).count()
+    view["links"]["ack_late"] = drill(unacknowledged="true")
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """How rectification stands for the chosen scope today (or as of a day), and how it got there."""
@@ -239,6 +254,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             row["links"]["notice_txt"] = reverse("tracker:notice_txt", args=[row["id"]])
             row["links"]["report_docx"] = reverse("tracker:report_docx", args=[row["id"]])
             row["links"]["problems"] = reverse("tracker:inspection_problems", args=[row["id"]])
+    _supervision_figures(view, filterset, drill, data["as_of"])
     export = Drill(request.GET, reverse("tracker:ledger_export"))
     view.update(
         as_of=data["as_of"],

@@ -26,6 +26,7 @@ from tracker import actions
 from tracker.choices import CloseoutStatus, ExtensionStatus, TaskStatus, TaskType
 from tracker.filtersets import TaskFilterSet, order_tasks
 from tracker.forms import (
+    AcknowledgeForm,
     CloseoutRequestForm,
     CloseoutReviewForm,
     ExtensionDecisionForm,
@@ -47,7 +48,9 @@ from tracker.permissions import (
     closeouts_to_review,
     extensions_to_review,
     get_task_for_user,
+    supervision_documents,
 )
+from tracker.supervision import is_ack_late
 
 PAGE_SIZE = 25
 
@@ -303,6 +306,17 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
             can_supervise and pending_extension is not None,
         ),
         "reopen_form": form("reopen_form", ReopenForm, can_supervise and not is_open),
+        # 签收: the owner unit (or a supervisor) signs for a task given to it; and the 督办
+        # documents about the task this user may read.
+        "acknowledge_form": form(
+            "acknowledge_form",
+            AcknowledgeForm,
+            can_edit and is_open and task.awaits_acknowledgement,
+        ),
+        "ack_late": is_ack_late(task),
+        "ladder_documents": list(
+            supervision_documents(access).filter(tasks=task).order_by("issued_at", "pk")
+        ),
     }
 
 

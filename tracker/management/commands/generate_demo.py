@@ -364,6 +364,8 @@ class Command(BaseCommand):
                         "",
                         changed,
                         changed if status == TaskStatus.CLOSED else None,
+                        None,  # assigned_at: generated like an import, never waiting for 签收
+                        None,  # acknowledged_at
                         1 + progress,
                         feedback_at,
                         changed,
@@ -487,6 +489,8 @@ TASK_COLUMNS = (
     "progress",
     "status_changed_at",
     "closed_at",
+    "assigned_at",
+    "acknowledged_at",
     "version",
     "created_at",
     "updated_at",
