@@ -6,12 +6,20 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from tracker.choices import Level, ProblemKind, TaskStatus, TaskType
 from tracker.history_asof import scope_as_of
-from tracker.models import Inspection, Organization, Problem, Task, Unit, local_today
+from tracker.models import (
+    Inspection,
+    Organization,
+    Problem,
+    RepeatLink,
+    Task,
+    Unit,
+    local_today,
+)
 from tracker.models.tasks import urgency_rank
 from tracker.rules import (
     FIELDS,
@@ -143,6 +151,10 @@ class TaskFilterSet(django_filters.FilterSet):
         field_name="problem__parent",
         lookup_expr="isnull",
         widget=AnyBooleanSelect,
+    )
+    # 屡巡屡犯: tasks whose problem reads like one an earlier inspection fed back.
+    repeat = django_filters.BooleanFilter(
+        label=_("屡巡屡犯"), method="filter_repeat", widget=AnyBooleanSelect
     )
     as_of = django_filters.DateFilter(label=_("统计日期"), method="filter_as_of")
     # Ordering last: applied after every filter above. Absent = the caller's own order.
@@ -361,6 +373,12 @@ class TaskFilterSet(django_filters.FilterSet):
             | Q(lead_unit=value)
             | Q(pk__in=Task.responsible_units.through.objects.filter(unit=value).values("task_id"))
         )
+
+    def filter_repeat(self, queryset, name, value):
+        if value is None:
+            return queryset
+        linked = Exists(RepeatLink.objects.filter(problem_id=OuterRef("problem_id")))
+        return queryset.filter(linked) if value else queryset.exclude(linked)
 
     def filter_sort(self, queryset, name, value):
         return order_tasks(queryset, value) if value else queryset

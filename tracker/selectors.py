@@ -764,3 +764,48 @@ def dashboard_for(access, filterset) -> dict:
         narrowed = filterset.tally_q(day=True)
         day_tally = None if narrowed is None else scope & narrowed
     return dashboard(filterset.qs, filterset.today(), tally=tally, day_tally=day_tally)
+
+
+# --- 屡巡屡犯 (recurring problems) ----------------------------------------------------------------
+
+
+def repeat_count(tasks: QuerySet[Task]) -> int:
+    """How many of ``tasks`` have a problem linked as a likely repeat of an earlier
+    inspection's (``tracker.models.RepeatLink``): the dashboard's 屡巡屡犯 figure."""
+    from django.db.models import Exists, OuterRef
+
+    from tracker.models import RepeatLink
+
+    linked = Exists(RepeatLink.objects.filter(problem_id=OuterRef("problem_id")))
+    return tasks.order_by().filter(linked).count()
+
+
+def repeat_links_for(task: Task, visible: QuerySet[Task]) -> list[dict]:
+    """The task's 屡巡屡犯 links both ways, for its page: the other problem (with its
+    inspection), the score, whether the other one is the earlier, and the other task's id only
+    when it is among ``visible`` (what the viewer may see). Two queries."""
+    from tracker.models import RepeatLink
+
+    links = (
+        RepeatLink.objects.filter(
+            Q(problem_id=task.problem_id) | Q(earlier_problem_id=task.problem_id)
+        )
+        .select_related(
+            "problem__inspection__organization", "earlier_problem__inspection__organization"
+        )
+        .order_by("-score", "pk")
+    )
+    rows = []
+    for link in links:
+        earlier = link.problem_id == task.problem_id  # the other one is the earlier problem
+        other = link.earlier_problem if earlier else link.problem
+        rows.append({"score": link.score, "other": other, "earlier": earlier, "task_id": None})
+    if rows:
+        ids = dict(
+            visible.filter(problem_id__in=[r["other"].pk for r in rows]).values_list(
+                "problem_id", "pk"
+            )
+        )
+        for row in rows:
+            row["task_id"] = ids.get(row["other"].pk)
+    return rows

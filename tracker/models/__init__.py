@@ -7,6 +7,7 @@ from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.notifications import Notification
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
+from tracker.models.rechecks import RecheckItem, RecheckRound
 from tracker.models.reminders import (
     ChannelDelivery,
     ReminderChannel,
@@ -14,6 +15,7 @@ from tracker.models.reminders import (
     ReminderLog,
     ReminderSweep,
 )
+from tracker.models.repeats import RepeatLink
 from tracker.models.tasks import Measure, Problem, Task, local_today
 from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
 
@@ -35,3 +37,4 @@ __all__ = [
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
 __all__ += ["ChannelDelivery", "ReminderChannel", "ReminderDigest", "ReminderLog", "ReminderSweep"]
 __all__ += ["TaskDayTally", "TaskTally", "Notification"]
+__all__ += ["RecheckItem", "RecheckRound", "RepeatLink"]

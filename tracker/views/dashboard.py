@@ -239,6 +239,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             row["links"]["notice_txt"] = reverse("tracker:notice_txt", args=[row["id"]])
             row["links"]["report_docx"] = reverse("tracker:report_docx", args=[row["id"]])
             row["links"]["problems"] = reverse("tracker:inspection_problems", args=[row["id"]])
+    # 屡巡屡犯: tasks of the scope whose problem an earlier inspection already fed back.
+    view["repeats"] = selectors.repeat_count(filterset.qs)
+    view["links"]["repeats"] = drill(repeat="true")
     export = Drill(request.GET, reverse("tracker:ledger_export"))
     view.update(
         as_of=data["as_of"],

@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker import actions
+from tracker import actions, selectors
 from tracker.choices import CloseoutStatus, ExtensionStatus, TaskStatus, TaskType
 from tracker.filtersets import TaskFilterSet, order_tasks
 from tracker.forms import (
@@ -303,6 +303,8 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
             can_supervise and pending_extension is not None,
         ),
         "reopen_form": form("reopen_form", ReopenForm, can_supervise and not is_open),
+        # 屡巡屡犯: the likely repeats both ways; a link only to the tasks the viewer may see.
+        "repeats": selectors.repeat_links_for(task, access.tasks()),
     }
 
 
