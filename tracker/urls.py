@@ -77,3 +77,22 @@ urlpatterns += [
     path("inspections/<int:pk>/notice.txt", documents.notice_txt, name="notice_txt"),
     path("inspections/<int:pk>/report.docx", documents.report_docx, name="report_docx"),
 ]
+
+# --- 反向核查: re-check rounds of closed tasks
+from tracker.views import rechecks  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("rechecks/", rechecks.recheck_list, name="recheck_list"),
+    path("rechecks/<int:pk>/", rechecks.recheck_detail, name="recheck_detail"),
+    path("rechecks/<int:pk>/export.xlsx", rechecks.recheck_export, name="recheck_export"),
+    path(
+        "rechecks/<int:pk>/items/<int:item_pk>/checker/",
+        rechecks.recheck_checker,
+        name="recheck_checker",
+    ),
+    path(
+        "rechecks/<int:pk>/items/<int:item_pk>/record/",
+        rechecks.recheck_record,
+        name="recheck_record",
+    ),
+]
