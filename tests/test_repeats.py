@@ -110,7 +110,7 @@ def test_a_repeated_problem_is_found_across_two_imported_notices(two_notices):
     event = TaskEvent.objects.get(task=later, kind=EventKind.REPEAT)
     assert event.new_value == f"{link.score:.2f}"
     assert event.source == EventSource.IMPORT
-    assert "全面从严治党主体责任落实不到位" in event.reason
+    assert str(earlier.inspection) in event.reason
     # and nothing else was linked: the unrelated problems stay apart
     assert not TaskEvent.objects.filter(kind=EventKind.REPEAT).exclude(task=later).exists()
 
@@ -227,12 +227,13 @@ def test_both_task_pages_show_the_link_to_those_who_may_see_the_other(client, bu
     assert reverse("tracker:task_detail", args=[earlier.pk]) in html
     html = client.get(reverse("tracker:task_detail", args=[earlier.pk])).content.decode()
     assert reverse("tracker:task_detail", args=[later.pk]) in html
-    # The clerk sees the box on their task, naming the earlier inspection but not linking a
-    # task they may not open.
+    # The clerk sees the box on their task, but neither the title of a problem they may not
+    # read nor a link to a task they may not open.
     client.force_login(clerk)
     html = client.get(reverse("tracker:task_detail", args=[later.pk])).content.decode()
     assert 'id="repeats"' in html
     assert reverse("tracker:task_detail", args=[earlier.pk]) not in html
+    assert "全面从严治党主体责任落实不到位" not in html  # nor its title
     assert client.get(reverse("tracker:task_detail", args=[earlier.pk])).status_code == 404
 
 

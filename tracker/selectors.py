@@ -780,10 +780,11 @@ def repeat_count(tasks: QuerySet[Task]) -> int:
     return tasks.order_by().filter(linked).count()
 
 
-def repeat_links_for(task: Task, visible: QuerySet[Task]) -> list[dict]:
+def repeat_links_for(task: Task, access) -> list[dict]:
     """The task's 屡巡屡犯 links both ways, for its page: the other problem (with its
-    inspection), the score, whether the other one is the earlier, and the other task's id only
-    when it is among ``visible`` (what the viewer may see). Two queries."""
+    inspection), the score, whether the other one is the earlier, and only what the viewer
+    (``tracker.permissions.Access``) may see: the other problem's title and inspection when they
+    may read that problem, a link when they may open its task. Three queries at most."""
     from tracker.models import RepeatLink
 
     links = (
@@ -801,11 +802,10 @@ def repeat_links_for(task: Task, visible: QuerySet[Task]) -> list[dict]:
         other = link.earlier_problem if earlier else link.problem
         rows.append({"score": link.score, "other": other, "earlier": earlier, "task_id": None})
     if rows:
-        ids = dict(
-            visible.filter(problem_id__in=[r["other"].pk for r in rows]).values_list(
-                "problem_id", "pk"
-            )
-        )
+        ids = [r["other"].pk for r in rows]
+        readable = set(access.problems().filter(pk__in=ids).values_list("pk", flat=True))
+        tasks = dict(access.tasks().filter(problem_id__in=ids).values_list("problem_id", "pk"))
         for row in rows:
-            row["task_id"] = ids.get(row["other"].pk)
+            row["visible"] = row["other"].pk in readable
+            row["task_id"] = tasks.get(row["other"].pk)
     return rows

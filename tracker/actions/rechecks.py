@@ -138,7 +138,7 @@ def draw_recheck_sample(
     if count is not None and count < 1:
         raise ActionError(_("抽取数量至少为 1。"))
     if percent is not None and not 1 <= percent <= 100:
-        raise ActionError(_("抽取比例须在 1% 至 100% 之间。"))
+        raise ActionError(_("抽取比例须为 1 至 100 之间的整数。"))
     population = list(closed_tasks(scope).order_by("pk").values_list("pk", "owner_unit_id"))
     if not population:
         raise ActionError(_("范围内没有已销号的任务。"))

@@ -10,7 +10,7 @@ depend on the order in which notices or plans arrive.
 ``link_repeats`` runs inside the transaction that created the problems (notice import, plan
 import, a problem added in the app), with that change's actor: a link is a consequence of
 creating problems, not a change with a rule of its own. Each new link writes one REPEAT event on
-the later problem's task (new value: the score; reason: the earlier inspection and problem).
+the later problem's task (new value: the score; reason: the earlier inspection).
 ``recompute_repeats`` (``manage.py find_repeats``) does the same for existing data and also
 removes links that no longer reach the threshold; run again, it changes nothing.
 """
@@ -113,8 +113,9 @@ def _write(pairs: dict[tuple[int, int], float], actor: Actor, *, prune_ids: set[
             EventKind.REPEAT,
             actor,
             new=f"{link.score:.2f}",
-            reason=_("与%(inspection)s反馈的问题“%(title)s”相似")
-            % {"inspection": earlier.inspection, "title": earlier.title[:120]},
+            # The inspection only: the earlier problem's title is shown on the page to those who
+            # may read it, while the timeline is read by everyone who sees this task.
+            reason=_("与%(inspection)s反馈的问题相似") % {"inspection": earlier.inspection},
         )
     return links, removed
 

@@ -304,7 +304,7 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
         ),
         "reopen_form": form("reopen_form", ReopenForm, can_supervise and not is_open),
         # 屡巡屡犯: the likely repeats both ways; a link only to the tasks the viewer may see.
-        "repeats": selectors.repeat_links_for(task, access.tasks()),
+        "repeats": selectors.repeat_links_for(task, access),
     }
 
 
