@@ -264,3 +264,19 @@ def test_the_report_lists_likely_repeats_with_both_inspections(two_notices):
 def test_categories_are_never_linked(two_notices):
     assert not RepeatLink.objects.filter(problem__kind="category").exists()
     assert Problem.objects.filter(kind="category").count() == 2
+
+
+def test_the_dashboard_figure_follows_its_filters(client, bureau_people):
+    boss, _clerk = bureau_people
+    later = task_of("落实全面从严治党主体责任仍不到位")
+    client.force_login(boss)
+    url = reverse("tracker:dashboard")
+    for query, expected in [
+        (f"?inspection={later.inspection_id}", 1),
+        (f"?inspection={task_of('全面从严治党主体责任落实不到位').inspection_id}", 0),
+        ("?status=in_progress", 0),  # the later task is 已完成 (from the notice)
+        ("?q=收费", 0),  # a filter the tallies cannot say: scanned
+        ("?q=主体责任", 1),
+    ]:
+        html = client.get(url + query).content.decode()
+        assert f'data-figure="repeats">{expected}<' in html, query
