@@ -40,6 +40,16 @@ def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -
         raise SettingError(f"{name}={raw!r} is not an integer") from None
 
 
+def env_float(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    raw = env_str(name, "", environ).strip()
+    if raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingError(f"{name}={raw!r} is not a number") from None
+
+
 def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
     raw = env_str(name, "", environ)
     if raw.strip() == "":

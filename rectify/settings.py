@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from rectify.env import (
     SettingError,
     env_bool,
+    env_float,
     env_int,
     env_int_list,
     env_list,
@@ -444,7 +445,13 @@ RECTIFY = {
     "XLSX_MAX_ROWS": env_int("XLSX_MAX_ROWS", 200_000),
     "XLSX_MAX_COLUMNS": env_int("XLSX_MAX_COLUMNS", 50),
     "XLSX_MAX_CELL_CHARS": env_int("XLSX_MAX_CELL_CHARS", 32767),
+    # 屡巡屡犯: a problem of a later inspection whose title is at least this similar (0-1,
+    # tracker/similarity.py) to one an earlier inspection of the same organization fed back is
+    # linked to it as a likely repeat.
+    "REPEAT_SIMILARITY": env_float("REPEAT_SIMILARITY", 0.6),
 }
+if not 0 < RECTIFY["REPEAT_SIMILARITY"] <= 1:
+    raise SettingError(f"REPEAT_SIMILARITY={RECTIFY['REPEAT_SIMILARITY']!r} is not in (0, 1]")
 
 LOGGING = {
     "version": 1,

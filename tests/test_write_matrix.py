@@ -147,6 +147,17 @@ def _with_ladder_document(task):
     return task
 
 
+def _in_a_recheck_round(task):
+    """Closed, and drawn into a re-check round (反向核查) of its inspection."""
+    _closed(task)
+    actions.draw_recheck_sample(task.inspection, factories.SYSTEM, seed=1, count=1, name="抽查")
+    return task
+
+
+def _recheck_item(task):
+    return task.recheck_items.get()
+
+
 @dataclass
 class Change:
     """One change: the action it is, the state it needs, and the call that makes it."""
@@ -285,6 +296,11 @@ CHANGES = {
             t.supervision_documents.get(), a, text="已整改到位"
         ),
     ),
+    "recheck_failed": Change(
+        "record_recheck",
+        _in_a_recheck_round,
+        lambda t, a, c: actions.record_recheck(_recheck_item(t), a, "failed", "群众反映未整改"),
+    ),
     "admin_status": Change(
         "admin_set_status",
         _same,
@@ -323,6 +339,14 @@ def test_every_action_is_in_the_matrix():
             "Assignment",
             "TaskFields",
             "return_closeout",  # judged by the stage it returns from (lead_return, ...)
+            # 反向核查: judged by record_recheck's rule, on the round's scope (drawing) or the
+            # item's task (assigning); they change no task (tests/test_recheck.py)
+            "draw_recheck_sample",
+            "assign_checker",
+            # a consequence of creating problems, made with the creator's actor
+            # (tests/test_repeats.py)
+            "link_repeats",
+            "recompute_repeats",
         }
     }
     covered = {c.action for c in CHANGES.values()} | {"create_task"}

@@ -254,3 +254,10 @@ LADDER_ORDER = [
 class RecheckOutcome(models.TextChoices):
     CONFIRMED = "confirmed", _("确认到位")
     FAILED = "failed", _("未到位")
+
+
+class RecheckState(models.TextChoices):
+    """A re-check round (反向核查) is open until every sampled task has its outcome."""
+
+    OPEN = "open", _("核查中")
+    DONE = "done", _("已完成")

@@ -47,6 +47,7 @@ def navigation(request: HttpRequest) -> dict:
         "nav_dashboard": allowed("may_see_dashboard"),
         "nav_ledger_upload": allowed("may_upload_ledger"),
         "nav_plan_upload": allowed("is_supervisor"),
+        "nav_rechecks": allowed("may_see_rechecks"),
         "nav_inspection_pages": (
             "inspection_list",
             "inspection_new",

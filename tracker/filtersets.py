@@ -8,7 +8,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,7 @@ from tracker.models import (
     Inspection,
     Organization,
     Problem,
+    RepeatLink,
     Task,
     TaskEvent,
     Unit,
@@ -157,6 +158,10 @@ class TaskFilterSet(django_filters.FilterSet):
         field_name="problem__parent",
         lookup_expr="isnull",
         widget=AnyBooleanSelect,
+    )
+    # 屡巡屡犯: tasks whose problem reads like one an earlier inspection fed back.
+    repeat = django_filters.BooleanFilter(
+        label=_("屡巡屡犯"), method="filter_repeat", widget=AnyBooleanSelect
     )
     as_of = django_filters.DateFilter(label=_("统计日期"), method="filter_as_of")
     # Unit scoring drill-downs (tracker.scoring): tasks due in a period, and tasks with an event
@@ -421,6 +426,12 @@ class TaskFilterSet(django_filters.FilterSet):
             | Q(lead_unit=value)
             | Q(pk__in=Task.responsible_units.through.objects.filter(unit=value).values("task_id"))
         )
+
+    def filter_repeat(self, queryset, name, value):
+        if value is None:
+            return queryset
+        linked = Exists(RepeatLink.objects.filter(problem_id=OuterRef("problem_id")))
+        return queryset.filter(linked) if value else queryset.exclude(linked)
 
     def filter_sort(self, queryset, name, value):
         return order_tasks(queryset, value) if value else queryset

@@ -231,3 +231,85 @@ class LadderReplyForm(forms.Form):
         if upload:
             check_upload(upload)
         return upload
+
+
+# --- 反向核查 (re-checks) ---------------------------------------------------------------------
+
+
+class RecheckRoundForm(forms.Form):
+    """A new re-check round: its scope (an organization or inspection the user supervises), a
+    name, a percentage or a count, and the seed (shown, so the draw can be repeated)."""
+
+    name = forms.CharField(label=_("名称"), max_length=200, help_text=_("如:2026年第一批反向核查"))
+    scope = forms.ChoiceField(label=_("核查范围"))
+    percent = forms.IntegerField(label=_("抽取比例(%)"), required=False, min_value=1, max_value=100)
+    count = forms.IntegerField(label=_("抽取数量"), required=False, min_value=1)
+    seed = forms.IntegerField(
+        label=_("随机种子"),
+        min_value=0,
+        max_value=2**62,
+        help_text=_("同一种子对同样的已销号任务抽出同样的样本"),
+    )
+
+    def __init__(self, *args, access, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scopes: dict[str, object] = {}
+        for org in access.supervised_organizations().order_by("name"):
+            self.scopes[f"organization:{org.pk}"] = org
+        for insp in access.supervised_inspections().select_related("organization"):
+            self.scopes[f"inspection:{insp.pk}"] = insp
+        self.fields["scope"].choices = [(key, str(obj)) for key, obj in self.scopes.items()]
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("percent") is None) == (data.get("count") is None):
+            raise ValidationError(_("请填写抽取比例或抽取数量(二选一)。"))
+        return data
+
+    @property
+    def chosen_scope(self):
+        return self.scopes[self.cleaned_data["scope"]]
+
+
+class RecheckCheckerForm(forms.Form):
+    checker = forms.ModelChoiceField(
+        label=_("核查人"), queryset=None, required=False, empty_label=_("(未指定)")
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+        from django.db.models import Q
+
+        super().__init__(*args, **kwargs)
+        # Those who may check: supervisors and observers (the action checks the task's scope).
+        self.fields["checker"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(Q(scopes__isnull=False) | Q(is_superuser=True))
+            .distinct()
+            .order_by("username")
+        )
+
+
+class RecheckOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("核查结果"), choices=())
+    findings = forms.CharField(
+        label=_("核查情况"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("未到位须填写;任务将重新打开(回头看),核查情况作为理由"),
+    )
+    file = forms.FileField(label=_("佐证材料"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from tracker.choices import RecheckOutcome
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = RecheckOutcome.choices
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload:
+            check_upload(upload)
+        return upload

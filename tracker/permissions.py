@@ -66,6 +66,8 @@ ACTION_RULES: dict[str, str] = {
     "edit_measure": "supervise",
     "remove_measure": "supervise",
     "edit_problem": "supervise",
+    # 反向核查: drawing a round (judged on its scope), assigning checkers, recording outcomes.
+    "record_recheck": "supervise",
     "admin_set_status": "admin",
     # 督办: signing for a task (签收) is the unit's (and supervisors'); issuing a ladder document
     # is the supervisors'; replying is the addressed unit's members' (and supervisors', who may
@@ -304,6 +306,50 @@ class Access:
             pk__in=[s.organization_id for s in scopes if s.organization_id]
         )
 
+    # -- 反向核查 rounds: the supervisors and observers of the round's scope see a round; its
+    # supervisors change it. Unit members never see rounds (they hold other units' tasks).
+
+    @property
+    def may_see_rechecks(self) -> bool:
+        return self.is_admin or self.is_supervisor or self.is_observer
+
+    def _round_q(self, roles: tuple[str, ...]) -> Q | None:
+        """Q over re-check rounds whose scope lies in one of the user's scopes in ``roles``: an
+        organization round needs the organization (or all), an inspection round the inspection
+        or its organization."""
+        q = Q(pk__in=[])
+        matched = False
+        for scope in self._scopes:
+            if scope.role not in roles:
+                continue
+            matched = True
+            if scope.all_organizations:
+                return Q(pk__isnull=False)
+            if scope.organization_id:
+                q |= Q(organization_id=scope.organization_id)
+                q |= Q(inspection__organization_id=scope.organization_id)
+            if scope.inspection_id:
+                q |= Q(inspection_id=scope.inspection_id)
+        return q if matched else None
+
+    def _rounds(self, roles: tuple[str, ...]):
+        from tracker.models import RecheckRound
+
+        if not self.user.is_authenticated or not self.user.is_active:
+            return RecheckRound.objects.none()
+        if self.is_admin:
+            return RecheckRound.objects.all()
+        q = self._round_q(roles)
+        return RecheckRound.objects.none() if q is None else RecheckRound.objects.filter(q)
+
+    def recheck_rounds(self):
+        """Rounds this user may see (supervisors and observers of the round's scope)."""
+        return self._rounds((ScopeRole.SUPERVISOR, ScopeRole.OBSERVER))
+
+    def supervised_recheck_rounds(self):
+        """Rounds this user may change (assign checkers, record outcomes)."""
+        return self._rounds((ScopeRole.SUPERVISOR,))
+
     def is_task_unit_member(self, task: Task) -> bool:
         """One of the user's units owns, leads or carries the task."""
         if not self.unit_ids:
@@ -395,6 +441,21 @@ def get_supervised_inspection(user_or_request, pk) -> Inspection:
         )
     except (Inspection.DoesNotExist, ValueError, TypeError):
         raise Http404("No inspection matches the given query.") from None
+
+
+def get_recheck_round_for_user(user_or_request, pk):
+    """The re-check round if the user may see it; otherwise 404, as if it did not exist."""
+    from tracker.models import RecheckRound
+
+    try:
+        return (
+            access_for(user_or_request)
+            .recheck_rounds()
+            .select_related("organization", "inspection__organization", "created_by")
+            .get(pk=pk)
+        )
+    except (RecheckRound.DoesNotExist, ValueError, TypeError):
+        raise Http404("No re-check round matches the given query.") from None
 
 
 def get_task_for_user(user_or_request, pk: int, qs: QuerySet[Task] | None = None) -> Task:

@@ -764,3 +764,73 @@ def dashboard_for(access, filterset) -> dict:
         narrowed = filterset.tally_q(day=True)
         day_tally = None if narrowed is None else scope & narrowed
     return dashboard(filterset.qs, filterset.today(), tally=tally, day_tally=day_tally)
+
+
+# --- 屡巡屡犯 (recurring problems) ----------------------------------------------------------------
+
+
+def repeat_count(tasks: QuerySet[Task]) -> int:
+    """How many of ``tasks`` have a problem linked as a likely repeat of an earlier
+    inspection's (``tracker.models.RepeatLink``): the dashboard's 屡巡屡犯 figure, scanned."""
+    from django.db.models import Exists, OuterRef
+
+    from tracker.models import RepeatLink
+
+    linked = Exists(RepeatLink.objects.filter(problem_id=OuterRef("problem_id")))
+    return tasks.order_by().filter(linked).count()
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """``q`` with every lookup read through ``prefix`` (a Q over tasks → over a relation)."""
+    out = Q()
+    out.connector, out.negated = q.connector, q.negated
+    out.children = [
+        _prefixed(child, prefix) if isinstance(child, Q) else (prefix + child[0], child[1])
+        for child in q.children
+    ]
+    return out
+
+
+def dashboard_repeats(access, filterset) -> int:
+    """The 屡巡屡犯 figure of a dashboard: where the scope and filters can be said over the
+    tallies' columns (which are the task's own), read from the links joined to their tasks, so
+    the cost follows the number of links, not of tasks; otherwise ``repeat_count`` scans."""
+    from tracker.models import RepeatLink
+
+    scope = access.tally_q()
+    narrowed = filterset.tally_q() if scope is not None else None
+    if narrowed is None:
+        return repeat_count(filterset.qs)
+    q = _prefixed(scope & narrowed, "problem__task__")
+    return RepeatLink.objects.filter(q).order_by().values("problem_id").distinct().count()
+
+
+def repeat_links_for(task: Task, access) -> list[dict]:
+    """The task's 屡巡屡犯 links both ways, for its page: the other problem (with its
+    inspection), the score, whether the other one is the earlier, and only what the viewer
+    (``tracker.permissions.Access``) may see: the other problem's title and inspection when they
+    may read that problem, a link when they may open its task. Three queries at most."""
+    from tracker.models import RepeatLink
+
+    links = (
+        RepeatLink.objects.filter(
+            Q(problem_id=task.problem_id) | Q(earlier_problem_id=task.problem_id)
+        )
+        .select_related(
+            "problem__inspection__organization", "earlier_problem__inspection__organization"
+        )
+        .order_by("-score", "pk")
+    )
+    rows = []
+    for link in links:
+        earlier = link.problem_id == task.problem_id  # the other one is the earlier problem
+        other = link.earlier_problem if earlier else link.problem
+        rows.append({"score": link.score, "other": other, "earlier": earlier, "task_id": None})
+    if rows:
+        ids = [r["other"].pk for r in rows]
+        readable = set(access.problems().filter(pk__in=ids).values_list("pk", flat=True))
+        tasks = dict(access.tasks().filter(problem_id__in=ids).values_list("problem_id", "pk"))
+        for row in rows:
+            row["visible"] = row["other"].pk in readable
+            row["task_id"] = tasks.get(row["other"].pk)
+    return rows

@@ -92,3 +92,22 @@ urlpatterns += [
     path("ladder/<int:pk>/reply/", ladder.ladder_reply, name="ladder_reply"),
     path("ladder/<int:pk>/reply-file/", ladder.ladder_reply_file, name="ladder_reply_file"),
 ]
+
+# --- 反向核查: re-check rounds of closed tasks
+from tracker.views import rechecks  # noqa: E402  (this section's own imports)
+
+urlpatterns += [
+    path("rechecks/", rechecks.recheck_list, name="recheck_list"),
+    path("rechecks/<int:pk>/", rechecks.recheck_detail, name="recheck_detail"),
+    path("rechecks/<int:pk>/export.xlsx", rechecks.recheck_export, name="recheck_export"),
+    path(
+        "rechecks/<int:pk>/items/<int:item_pk>/checker/",
+        rechecks.recheck_checker,
+        name="recheck_checker",
+    ),
+    path(
+        "rechecks/<int:pk>/items/<int:item_pk>/record/",
+        rechecks.recheck_record,
+        name="recheck_record",
+    ),
+]

@@ -69,7 +69,13 @@ from tracker.actions.progress import (  # noqa: F401
     tick_measure,
     update_progress,
 )
+from tracker.actions.rechecks import (  # noqa: F401
+    assign_checker,
+    draw_recheck_sample,
+    record_recheck,
+)
 from tracker.actions.reminders import record_reminder, record_reminders  # noqa: F401
+from tracker.actions.repeats import link_repeats, recompute_repeats  # noqa: F401
 from tracker.actions.supervision import (  # noqa: F401
     acknowledge,
     issue_ladder_document,

@@ -33,6 +33,7 @@ from tracker.actions.fields import (
     change_type,
     create_task,
 )
+from tracker.actions.repeats import link_repeats
 from tracker.choices import EventKind, ProblemKind, TaskType, Withheld
 from tracker.models import Inspection, Organization, Problem, Task, Unit
 
@@ -158,6 +159,8 @@ def create_problem(
         change_responsible_units(new, [task.owner_unit, *others], actor)
     if task.lead_leader_name or task.lead_leader is not None:
         change_lead_leader(new, task.lead_leader_name, actor, user=task.lead_leader)
+    # 屡巡屡犯: the new problem against the organization's other inspections.
+    link_repeats([problem], actor)
     return problem
 
 

@@ -139,5 +139,43 @@ def build_report(inspection: Inspection, *, date: datetime.date | None = None) -
             f"定期报告进展,确保{word}整改取得实效。"
         )
     )
+    repeats = repeat_items(inspection)
+    if repeats:
+        doc.add(Heading("四、", "屡巡屡犯问题"))
+        doc.add(
+            Paragraph(
+                f"经与此前巡视巡察反馈的问题比对,以下{len(repeats)}个问题与此前反馈的问题相似,"
+                "属于屡巡屡犯问题,将作为整改重点,深挖根源、建章立制,防止再次发生。"
+            )
+        )
+        for n, (link, title) in enumerate(repeats, 1):
+            earlier = link.earlier_problem
+            insp = earlier.inspection
+            when = (
+                f"{cn_date(insp.feedback_date, insp.feedback_precision)}反馈"
+                if insp.feedback_date
+                else "反馈"
+            )
+            doc.add(ListItem(item_label(1, n), title + "。", depth=1))
+            doc.add(
+                Paragraph(
+                    close_sentence(
+                        f"{insp.group or insp.round_name or insp}于{when}的问题："
+                        f"{trim(one_line(earlier.title))}(相似度{link.score:.2f})"
+                    )
+                )
+            )
     doc.add(Signature(facts.organization, cn_date(date or local_today())))
     return doc
+
+
+def repeat_items(inspection: Inspection) -> list:
+    """The inspection's likely repeats (屡巡屡犯), in the problems' order: (link, title)."""
+    from tracker.models import RepeatLink
+
+    links = (
+        RepeatLink.objects.filter(problem__inspection=inspection)
+        .select_related("problem", "earlier_problem__inspection")
+        .order_by("problem__order", "problem_id", "-score", "earlier_problem_id")
+    )
+    return [(link, trim(one_line(link.problem.title))) for link in links]

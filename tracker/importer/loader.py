@@ -366,6 +366,10 @@ class _NoticeWriter:
         self.links: list[Any] = []  # Problem.sources rows
         self.reports: dict[int, NoticeReport] = {}
         self._locked = False
+        # For 屡巡屡犯: which organizations the notice created, and its inspections of each.
+        self.new_organizations: set[int] = set()
+        self.inspections_of: dict[int, set[int]] = {}
+        self.organization_of: dict[int, int] = {}
         self._first_lookup: tuple[ParsedInspection, Organization | None] | None = None
 
     # -- organizations and inspections ------------------------------------------------------
@@ -667,6 +671,10 @@ class _NoticeWriter:
         for section in self.parsed.inspections:
             org, new_org = self.organization(section)
             insp, created = self.inspection(org, section, new_org=new_org)
+            if new_org:
+                self.new_organizations.add(org.pk)
+            self.inspections_of.setdefault(org.pk, set()).add(insp.pk)
+            self.organization_of[insp.pk] = org.pk
             if created:
                 self.result.inspections_created += 1
             else:
@@ -692,6 +700,18 @@ class _NoticeWriter:
         Problem.sources.through.objects.bulk_create(self.links, ignore_conflicts=True)
         if self.new_tasks:
             actions.create_tasks(self.new_tasks, self.actor)
+            # 屡巡屡犯: the new problems against the organization's other inspections.
+            # An organization this notice created has no other inspection to compare with,
+            # unless the notice itself reports on two of its inspections.
+            alone = {org for org, insps in self.inspections_of.items() if len(insps) == 1}
+            alone &= self.new_organizations
+            compared = [
+                n.problem
+                for n in self.new_tasks
+                if self.organization_of[n.problem.inspection_id] not in alone
+            ]
+            if compared:
+                actions.link_repeats(compared, self.actor)
 
 
 def import_parsed(

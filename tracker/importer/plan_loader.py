@@ -206,6 +206,7 @@ class _Problems:
             bucket = self.categories if problem.kind == ProblemKind.CATEGORY else self.problems
             bucket.setdefault(key, []).append(problem)
         self.taken: set[int] = set()
+        self.created: list[Problem] = []  # problems given a task by this import, in order
 
     def category(self, title: str) -> Problem | None:
         found = self.categories.get(normalize_title(title)[:255]) or []
@@ -395,6 +396,8 @@ def apply_plan(
                 result.closed += 1
             else:
                 result.unchanged += 1
+        # 屡巡屡犯: the plan's new problems against the organization's other inspections.
+        actions.link_repeats(problems.created, actor)
         return result
 
 
@@ -455,6 +458,7 @@ def _create(inspection, row: PlanRow, actor, units, problems, new_categories, or
     deadline = row.deadline
     if deadline is None and row.task_type != TaskType.LONG_TERM:
         deadline = inspection.deadline
+    problems.created.append(problem)
     task = actions.create_task(
         problem,
         actor,

@@ -13,6 +13,7 @@ from tracker.models.ladder import (
 from tracker.models.notifications import Notification
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
+from tracker.models.rechecks import RecheckItem, RecheckRound
 from tracker.models.reminders import (
     ChannelDelivery,
     ReminderChannel,
@@ -20,6 +21,7 @@ from tracker.models.reminders import (
     ReminderLog,
     ReminderSweep,
 )
+from tracker.models.repeats import RepeatLink
 from tracker.models.tasks import Measure, Problem, Task, local_today
 from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
 
@@ -42,3 +44,4 @@ __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
 __all__ += ["ChannelDelivery", "ReminderChannel", "ReminderDigest", "ReminderLog", "ReminderSweep"]
 __all__ += ["TaskDayTally", "TaskTally", "Notification"]
 __all__ += ["DocumentCounter", "DocumentState", "LadderDelivery", "SupervisionDocument"]
+__all__ += ["RecheckItem", "RecheckRound", "RepeatLink"]

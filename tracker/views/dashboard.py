@@ -255,6 +255,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             row["links"]["report_docx"] = reverse("tracker:report_docx", args=[row["id"]])
             row["links"]["problems"] = reverse("tracker:inspection_problems", args=[row["id"]])
     _supervision_figures(view, filterset, drill, data["as_of"])
+    # 屡巡屡犯: tasks of the scope whose problem an earlier inspection already fed back.
+    view["repeats"] = selectors.dashboard_repeats(access, filterset)
+    view["links"]["repeats"] = drill(repeat="true")
     export = Drill(request.GET, reverse("tracker:ledger_export"))
     view.update(
         as_of=data["as_of"],

@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker import actions
+from tracker import actions, selectors
 from tracker.choices import CloseoutStatus, ExtensionStatus, TaskStatus, TaskType
 from tracker.filtersets import TaskFilterSet, order_tasks
 from tracker.forms import (
@@ -317,6 +317,8 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
         "ladder_documents": list(
             supervision_documents(access).filter(tasks=task).order_by("issued_at", "pk")
         ),
+        # 屡巡屡犯: the likely repeats both ways; a link only to the tasks the viewer may see.
+        "repeats": selectors.repeat_links_for(task, access),
     }
 
 
