@@ -108,3 +108,19 @@ def test_the_demo_tasks_come_from_the_shipped_plan_imported_by_the_supervisor(lo
     overdue = tasks.get(problem__title=demo.TASKS[0].title)
     assert overdue.deadline == local_today() + datetime.timedelta(days=demo.TASKS[0].days)
     assert overdue.lead_leader_name == "王某某"
+
+
+def test_supervision_lives_in_the_demo_too(client, loaded):
+    from tracker.models import RecheckRound, SupervisionDocument
+
+    tasks = Task.objects.filter(inspection__organization__name=demo.ORGANIZATION)
+    waiting = [t for t in tasks.select_related("owner_unit") if t.awaits_acknowledgement]
+    assert {t.owner_unit.name for t in waiting} == {"卫生健康局"}
+    [document] = SupervisionDocument.objects.filter(tasks__in=tasks).distinct()
+    assert document.rung == "notice" and document.replied_at is None
+    assert RecheckRound.objects.filter(items__task__in=tasks).distinct().count() == 1
+    client.force_login(user("supervisor"))
+    assert document.reference in client.get(reverse("tracker:ladder")).content.decode()
+    client.force_login(user("clerk"))
+    page = client.get(reverse("tracker:notification_list")).content.decode()
+    assert "督办文书" in page

@@ -1,7 +1,8 @@
 """A living demo, dated relative to today: one inspection in the middle of its rectification,
 with several units and people, tasks that light red, yellow and green, close-outs waiting at
 each review stage, a pending extension, a closed task, a reopened one and a long-term task whose
-report is due. ``manage.py load_demo`` builds it once, beside the seed notices.
+report is due, tasks signed for (签收) and one still waiting, a 督办通知书 awaiting its reply and
+a 反向核查 round to record. ``manage.py load_demo`` builds it once, beside the seed notices.
 
 The problems, measures, lead leaders, lead units, responsible units and deadlines come from a
 rectification plan in the offices' own spreadsheet layout, shipped as ``fixtures/demo-plan.xlsx``
@@ -154,11 +155,24 @@ def build(password: str) -> bool:
     }
     for spec in TASKS:
         task = tasks[spec.title]
+        # 签收: each unit with a clerk signs for what the plan gave it; 卫生健康局 has none yet.
+        if spec.owner != "卫生健康局":
+            actions.acknowledge(task, _clerk_of(spec.owner, people))
         if spec.story == "report_due":
             actions.change_report_due(
                 task, today - datetime.timedelta(days=2), SYSTEM, reason="季度报告"
             )
         _play(task, spec, people, today)
+    supervisor = actions.Actor.of(people["supervisor"])
+    # 督办: the overdue task gets the first rung of the ladder, waiting for 财政局's reply.
+    overdue = tasks[next(t.title for t in TASKS if t.story == "overdue")]
+    actions.issue_ladder_document(
+        [overdue], "notice", supervisor, reason="专项资金拨付已逾期,请抓紧整改并书面回复。"
+    )
+    # 反向核查: a round over the closed tasks, its outcome still to be recorded.
+    actions.draw_recheck_sample(
+        inspection, supervisor, seed=2026, count=1, name="第一批反向核查(示例)"
+    )
     return True
 
 
