@@ -56,6 +56,24 @@ def world(inspection, finance, finance_task, planning_task, carol, alice, settin
     )
     # Overdue on the sweep day: the reminder plan writes a sweep, digests and log rows.
     reminders.plan_day(planning_task.deadline + datetime.timedelta(days=1))
+    # Supervision: a 督办通知书 about an overdue task, a re-check round over a closed one, and a
+    # later inspection repeating a problem (屡巡屡犯).
+    as_carol = actions.Actor.of(carol)
+    overdue = factories.make_task(
+        inspection, owner=finance, deadline=timezone.localdate() - datetime.timedelta(days=9)
+    )
+    actions.issue_ladder_document([overdue], "notice", as_carol)
+    closed = factories.make_task(inspection, owner=finance)
+    actions.admin_set_status(closed, "closed", factories.SYSTEM, reason="测试")
+    actions.draw_recheck_sample(inspection, as_carol, seed=1, count=1, name="抽查")
+    later_inspection = factories.make_inspection(
+        inspection.organization, feedback=inspection.feedback_date + datetime.timedelta(days=400)
+    )
+    factories.make_task(later_inspection, owner=finance, title=finance_task.problem.title)
+    from tracker.models import RepeatLink
+
+    actions.recompute_repeats([later_inspection], factories.SYSTEM)
+    assert RepeatLink.objects.exists()
     return {"task": finance_task, "notice": notice}
 
 

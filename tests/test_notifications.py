@@ -115,3 +115,21 @@ def test_a_notification_of_a_task_no_longer_in_scope_opens_nothing(
     # Nor does anyone open another user's notification
     login(client, carol)
     assert client.get(reverse("tracker:notification_open", args=[note.pk])).status_code == 404
+
+
+def test_a_ladder_document_reaches_the_unit_and_its_reply_the_supervisor_once(
+    alice, bob, carol, inspection, finance
+):
+    late = [
+        factories.make_task(
+            inspection, owner=finance, deadline=local_today() - datetime.timedelta(days=20)
+        )
+        for _ in range(2)
+    ]
+    document = actions.issue_ladder_document(late, "notice", as_(carol))
+    # One notification per person of the unit for the document, not one per task it lists
+    for person in (alice, bob):
+        assert Notification.objects.filter(user=person, event__kind=EventKind.LADDER).count() == 1
+    actions.reply_ladder_document(document, as_(alice), text="已制定拨付计划")
+    replies = Notification.objects.filter(event__kind=EventKind.LADDER_REPLY)
+    assert list(replies.values_list("user__username", flat=True)) == ["carol"]

@@ -1211,3 +1211,60 @@ class ChannelDeliveryAdmin(ReminderReadOnly):
             state=DeliveryState.PENDING, attempts=0, next_attempt_at=None, claim_token=""
         )
         messages.success(request, _("已将 %d 条渠道消息重新排入推送队列。") % count)
+
+
+# --- supervision: 督办 documents, 反向核查 rounds, 屡巡屡犯 links (read-only here, for
+# administrators: they are written only through tracker.actions, which also write the tasks'
+# history; the supervisors' own pages are /ladder/ and /rechecks/).
+from tracker.models import (  # noqa: E402
+    RecheckItem,
+    RecheckRound,
+    RepeatLink,
+    SupervisionDocument,
+)
+
+
+class AdministratorsReadOnly(FastChangelist):
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SupervisionDocument)
+class SupervisionDocumentAdmin(AdministratorsReadOnly):
+    list_display = ("__str__", "organization", "unit", "issued_at", "reply_due", "replied_at")
+    list_filter = ("rung",)
+    list_select_related = ("organization", "unit")
+    search_fields = ("unit__name", "organization__name")
+    exclude = ("tasks",)
+
+
+class RecheckItemInline(ReadOnlyInline):
+    model = RecheckItem
+    fields = ("task", "unit", "checker", "outcome", "findings", "checked_at")
+    readonly_fields = fields
+
+
+@admin.register(RecheckRound)
+class RecheckRoundAdmin(AdministratorsReadOnly):
+    list_display = ("name", "organization", "inspection", "seed", "population", "created_at")
+    list_select_related = ("organization", "inspection__organization")
+    inlines = [RecheckItemInline]
+
+
+@admin.register(RepeatLink)
+class RepeatLinkAdmin(AdministratorsReadOnly):
+    list_display = ("problem", "earlier_problem", "score")
+    list_select_related = ("problem", "earlier_problem")
+    raw_id_fields = ("problem", "earlier_problem")

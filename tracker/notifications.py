@@ -6,7 +6,8 @@ written in the same transaction as the change (a refused or rolled-back change l
 - extension approved or refused: whoever asked for it;
 - a task given to a unit (created by a person, or a new owner unit), or reopened (回头看), and a
   督办 document issued to the unit (once per document): the clerks and leads of the task's owner
-  unit.
+  unit;
+- the unit's reply to a 督办 document (once per document): the supervisor who issued it.
 The unread count, the list and marking read are here too; the page is ``tracker.views.inbox``.
 """
 
@@ -24,7 +25,8 @@ REQUESTER_KINDS = {
     EventKind.EXTENSION_REFUSED: "extension",
 }
 UNIT_KINDS = {EventKind.OWNER, EventKind.REOPENED, EventKind.CREATED, EventKind.LADDER}
-KINDS = set(REQUESTER_KINDS) | UNIT_KINDS
+ISSUER_KINDS = {EventKind.LADDER_REPLY}
+KINDS = set(REQUESTER_KINDS) | UNIT_KINDS | ISSUER_KINDS
 
 
 def recipients(event: TaskEvent) -> set[int]:
@@ -54,8 +56,19 @@ def recipients(event: TaskEvent) -> set[int]:
                 unit_id=unit_id, role__in=(UnitRole.CLERK, UnitRole.LEAD), user__is_active=True
             ).values_list("user_id", flat=True)
         )
+    elif kind in ISSUER_KINDS:
+        document = _latest_document(event)
+        if document is not None and _first_of_document(event):
+            ids.add(document.issued_by_id)
     ids.discard(event.actor_id)
+    ids.discard(None)
     return ids
+
+
+def _latest_document(event: TaskEvent):
+    from tracker.models import SupervisionDocument
+
+    return SupervisionDocument.objects.filter(tasks=event.task_id).order_by("-pk").first()
 
 
 def _first_of_document(event: TaskEvent) -> bool:
