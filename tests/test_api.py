@@ -544,3 +544,35 @@ def test_too_many_requests_are_throttled(alice, monkeypatch):
     client = api(alice)
     codes = [client.get(reverse("api:task-list")).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+# --- supervision through the API ------------------------------------------------------------------
+
+
+def test_alice_signs_for_a_task_through_the_api_and_reads_its_ladder_document(
+    alice, carol, dave, finance, inspection
+):
+    task = factories.make_task(
+        inspection, owner=finance, deadline=local_today() - datetime.timedelta(days=12)
+    )
+    actions.change_owner(
+        task, factories.make_unit(inspection.organization, "审计局"), actions.Actor.of(carol)
+    )
+    actions.change_owner(task, finance, actions.Actor.of(carol))  # given back: 财政局 signs afresh
+    task.refresh_from_db()
+    actions.issue_ladder_document([task], "notice", actions.Actor.of(carol))
+    detail = api(alice).get(task_url(task)).json()
+    assert detail["awaits_acknowledgement"] is True
+    [document] = detail["ladder_documents"]
+    assert document["rung"] == "notice" and document["reference"].endswith("1号")
+    # An observer may not sign; alice may, against the version she read
+    assert (
+        api(dave).post(task_url(task, "acknowledge"), {"version": detail["version"]}).status_code
+        == 403
+    )
+    signed = api(alice).post(
+        task_url(task, "acknowledge"), {"version": detail["version"]}, format="json"
+    )
+    assert signed.status_code == 200 and signed.json()["awaits_acknowledgement"] is False
+    event = TaskEvent.objects.filter(task=task).latest("id")
+    assert (event.kind, event.actor, event.source) == ("acknowledged", alice, EventSource.API)

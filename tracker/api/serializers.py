@@ -121,6 +121,7 @@ class TaskSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     task_type_label = serializers.CharField(source="get_task_type_display", read_only=True)
     days_overdue = serializers.SerializerMethodField()
+    awaits_acknowledgement = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Task
@@ -140,6 +141,9 @@ class TaskSerializer(serializers.ModelSerializer):
             "original_deadline",
             "report_due_on",
             "days_overdue",
+            "assigned_at",
+            "acknowledged_at",
+            "awaits_acknowledgement",
             "version",
             "updated_at",
         ]
@@ -282,6 +286,8 @@ class TaskDetailSerializer(TaskSerializer):
     history = serializers.SerializerMethodField()
     permissions = serializers.SerializerMethodField()
     allowed_statuses = serializers.SerializerMethodField()
+    ladder_documents = serializers.SerializerMethodField()
+    repeats = serializers.SerializerMethodField()
 
     class Meta(TaskSerializer.Meta):
         fields = [
@@ -298,7 +304,47 @@ class TaskDetailSerializer(TaskSerializer):
             "history",
             "permissions",
             "allowed_statuses",
+            "ladder_documents",
+            "repeats",
         ]
+
+    def get_ladder_documents(self, task) -> list[dict]:
+        """The 督办 documents about the task that the user may read (as on its page)."""
+        from tracker.permissions import supervision_documents
+
+        documents = supervision_documents(self.context["access"]).filter(tasks=task)
+        return [
+            {
+                "id": d.pk,
+                "reference": d.reference,
+                "rung": d.rung,
+                "rung_label": d.get_rung_display(),
+                "issued_at": d.issued_at,
+                "reply_due": d.reply_due,
+                "replied_at": d.replied_at,
+            }
+            for d in documents.order_by("issued_at", "pk")
+        ]
+
+    def get_repeats(self, task) -> list[dict]:
+        """屡巡屡犯: the likely repeats, each named only when the user may read the other problem."""
+        from tracker.selectors import repeat_links_for
+
+        rows = []
+        for row in repeat_links_for(task, self.context["access"]):
+            visible = row["visible"]
+            rows.append(
+                {
+                    "score": row["score"],
+                    "earlier": row["earlier"],
+                    "problem": row["other"].title if visible else None,
+                    "inspection": str(row["other"].inspection) if visible else None,
+                    "task": reverse("api:task-detail", args=[row["task_id"]])
+                    if row["task_id"]
+                    else None,
+                }
+            )
+        return rows
 
     def get_history(self, task) -> list[dict]:
         return EventSerializer(self.context["events"], many=True).data

@@ -344,6 +344,19 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
 
         return self._change(request, pk, s.ReopenInput, change)
 
+    @extend_schema(
+        summary="Sign for the task (签收)",
+        request=s.VersionedInput,
+        responses=_WRITE,
+        parameters=[_IF_MATCH],
+    )
+    @action(detail=True, methods=["post"], url_path="acknowledge", url_name="acknowledge")
+    def acknowledge(self, request, pk=None):
+        def change(task, actor, expected, data):
+            actions.acknowledge(task, actor, expected_version=expected)
+
+        return self._change(request, pk, s.VersionedInput, change)
+
 
 _PLAN_RESULT = inline_serializer(
     "PlanImportResult",
