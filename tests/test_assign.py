@@ -254,3 +254,76 @@ def test_the_assignment_page_reads_in_a_fixed_number_of_queries(
     client.get(url)
     with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200
+
+
+def test_every_change_of_an_inspection_is_a_row_of_its_history(client, carol, org):
+    from tracker.models import InspectionEvent
+
+    actor = actions.Actor.of(carol, EventSource.USER)
+    inspection = actions.create_inspection(
+        org, actor, group="市委第二巡察组", feedback_date=datetime.date(2026, 10, 15)
+    )
+    actions.edit_inspection(
+        inspection,
+        actor,
+        reason="反馈会改期",
+        group="市委第二巡察组",  # unchanged: no row
+        feedback_date=datetime.date(2026, 10, 20),
+    )
+    rows = list(InspectionEvent.objects.filter(inspection=inspection).order_by("pk"))
+    assert [(r.field, r.old_value, r.new_value, r.actor) for r in rows] == [
+        ("created", "", str(inspection), carol),
+        ("feedback_date", "2026-10-15", "2026-10-20", carol),
+    ]
+    assert rows[1].reason == "反馈会改期"
+    # The edit page shows them in words
+    client.force_login(carol)
+    page = client.get(reverse("tracker:inspection_edit", args=[inspection.pk])).content.decode()
+    assert "修改记录" in page and "反馈日期" in page and "2026-10-20" in page
+    # Only an administrator corrects the declared figures
+    with pytest.raises(actions.NotAllowed):
+        actions.edit_inspection(inspection, actor, declared={"problems": 9})
+
+
+def test_the_admin_changes_an_inspection_through_the_same_action(admin_client, inspection):
+    from tracker.models import InspectionEvent
+
+    url = reverse("admin:tracker_inspection_change", args=[inspection.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+    data.update(
+        feedback_date="2026-09-05",
+        declared='{"problems": 12}',
+        **{
+            f"{prefix}-{key}": value
+            for prefix in ("reports", "outcomes", "problems", "events")
+            for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+        },
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    rows = InspectionEvent.objects.filter(inspection=inspection, source=EventSource.ADMIN)
+    assert {r.field: r.new_value for r in rows} == {
+        "feedback_date": "2026-09-05",
+        "declared": '{"problems": 12}',
+    }
+
+
+def test_inspection_history_cannot_be_rewritten(carol, org):
+    from django.db import connection
+
+    from tracker.models import HistoryIsAppendOnly, InspectionEvent
+
+    inspection = actions.create_inspection(org, actions.Actor.of(carol), group="第三巡察组")
+    event = InspectionEvent.objects.get(inspection=inspection)
+    with pytest.raises(HistoryIsAppendOnly):
+        InspectionEvent.objects.filter(pk=event.pk).update(new_value="x")
+    with pytest.raises(HistoryIsAppendOnly):
+        event.save()
+    if connection.vendor == "postgresql":
+        from django.db import DatabaseError, transaction
+
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE tracker_inspectionevent SET new_value = 'x' WHERE id = %s", [event.pk]
+            )

@@ -26,6 +26,7 @@ from tracker import actions
 from tracker.choices import EventSource, TaskStatus
 from tracker.models import (
     Inspection,
+    InspectionEvent,
     Measure,
     Membership,
     NoticeReport,
@@ -232,8 +233,27 @@ class InspectionOutcomeInline(admin.TabularInline):
     fields = ("kind", "value", "note")
 
 
+class InspectionEventInline(ReadOnlyInline):
+    """The inspection's history, newest last (read-only: written by the actions)."""
+
+    model = InspectionEvent
+    fields = ("created_at", "field_label", "old_value", "new_value", "reason", "actor", "source")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("修改记录")
+
+    @admin.display(description=_("字段"))
+    def field_label(self, event) -> str:
+        return event.field_label
+
+
 @admin.register(Inspection)
-class InspectionAdmin(FastChangelist):
+class InspectionAdmin(RefusalsAsFormErrors, FastChangelist):
+    """An inspection is created and changed through ``actions.create_inspection`` /
+    ``edit_inspection`` as the admin user: each changed field is a row of its history (shown
+    below), and the organization never changes once it has one."""
+
+    form = RefusableForm
     list_display = (
         "organization",
         "level",
@@ -248,11 +268,37 @@ class InspectionAdmin(FastChangelist):
     autocomplete_fields = ("organization",)
     date_hierarchy = "feedback_date"
     list_select_related = ("organization",)
-    inlines = [NoticeReportInline, InspectionOutcomeInline, ProblemInline]
+    inlines = [NoticeReportInline, InspectionOutcomeInline, ProblemInline, InspectionEventInline]
 
     @admin.display(description=_("整改时限"))
     def deadline_display(self, obj: Inspection):
         return obj.deadline or _("无时限")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk:
+            fields.append("organization")
+        return fields
+
+    def save_model(self, request, obj: Inspection, form, change: bool) -> None:
+        from tracker.actions.problems import ADMIN_INSPECTION_FIELDS, INSPECTION_FIELDS
+
+        names = [*INSPECTION_FIELDS, *ADMIN_INSPECTION_FIELDS]
+        actor = actions.Actor.of(
+            request.user, EventSource.ADMIN, f"admin:inspection:{obj.pk or 'new'}"
+        )
+        if change:
+            edited = {n: getattr(obj, n) for n in names if n in form.changed_data}
+            if edited:
+                actions.edit_inspection(Inspection.objects.get(pk=obj.pk), actor, **edited)
+            return
+        created = actions.create_inspection(
+            obj.organization, actor, **{n: getattr(obj, n) for n in names}
+        )
+        obj.pk = created.pk
+        obj.created_at = created.created_at
+        obj._state.adding = False
+        obj._state.db = created._state.db
 
 
 class NoticeProblemsInline(ReadOnlyInline):

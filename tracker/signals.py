@@ -8,12 +8,19 @@ from django.db import connections
 APPEND_ONLY_SQL = """
 CREATE OR REPLACE FUNCTION tracker_history_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'tracker_taskevent is append-only (% refused)', TG_OP;
+    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP;
 END;
 $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS tracker_taskevent_append_only ON tracker_taskevent;
 CREATE TRIGGER tracker_taskevent_append_only
     BEFORE UPDATE OR DELETE ON tracker_taskevent
+    FOR EACH ROW EXECUTE FUNCTION tracker_history_append_only();
+"""
+# The inspections' history, once its table exists (migration 0015).
+INSPECTION_APPEND_ONLY_SQL = """
+DROP TRIGGER IF EXISTS tracker_inspectionevent_append_only ON tracker_inspectionevent;
+CREATE TRIGGER tracker_inspectionevent_append_only
+    BEFORE UPDATE OR DELETE ON tracker_inspectionevent
     FOR EACH ROW EXECUTE FUNCTION tracker_history_append_only();
 """
 
@@ -26,3 +33,5 @@ def install_history_guard(sender, using: str = "default", **kwargs) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(APPEND_ONLY_SQL)
+        if "tracker_inspectionevent" in connection.introspection.table_names():
+            cursor.execute(INSPECTION_APPEND_ONLY_SQL)

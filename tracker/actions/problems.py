@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from tracker.actions.base import (
     ActionError,
     Actor,
+    NotAllowed,
     _authorize,
     _bump,
     record_event,
@@ -52,36 +53,93 @@ INSPECTION_FIELDS = (
 )
 
 
+# What an administrator may also correct (the figures a notice declared, how precise its dates
+# are); not on the app's form.
+ADMIN_INSPECTION_FIELDS = ("declared", "start_precision", "end_precision", "feedback_precision")
+
+
+def _inspection_value(value) -> str:
+    """How inspection history stores a value: ISO dates, JSON for figures, codes as they are."""
+    import json
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _record_inspection(inspection, field: str, actor: Actor, old: str, new: str, reason: str):
+    from tracker.models import InspectionEvent
+
+    InspectionEvent.objects.create(
+        inspection=inspection,
+        field=field,
+        old_value=old,
+        new_value=new,
+        reason=reason,
+        actor=actor.user,
+        source=actor.source,
+        source_ref=actor.ref[:255],
+    )
+
+
+def _is_admin(actor: Actor) -> bool:
+    """An administrator, or a system actor (maintenance, a notice import)."""
+    from tracker.permissions import access_for
+
+    return actor.user is None or access_for(actor.access or actor.user).is_admin
+
+
 def _judge_inspection(actor: Actor, inspection: Inspection) -> None:
     """The rule of creating tasks in ``inspection`` (its organization or itself in scope)."""
     _authorize(actor, "create_task", Task(inspection=inspection))
 
 
 @transaction.atomic
-def create_inspection(organization: Organization, actor: Actor, **values) -> Inspection:
-    """A new inspection of ``organization`` (supervisors of that organization, administrators)."""
-    unknown = set(values) - set(INSPECTION_FIELDS)
+def create_inspection(
+    organization: Organization, actor: Actor, *, reason: str = "", **values
+) -> Inspection:
+    """A new inspection of ``organization`` (supervisors of that organization, administrators),
+    with a 'created' row in its history."""
+    unknown = set(values) - set(INSPECTION_FIELDS) - set(ADMIN_INSPECTION_FIELDS)
     if unknown:
         raise TypeError(f"unknown inspection fields: {sorted(unknown)}")
     inspection = Inspection(organization=organization, **values)
     _judge_inspection(actor, inspection)
     inspection.full_clean()
     inspection.save()
+    _record_inspection(inspection, "created", actor, "", str(inspection), reason)
     return inspection
 
 
 @transaction.atomic
-def edit_inspection(inspection: Inspection, actor: Actor, **values) -> Inspection:
-    """Change an inspection's facts (group, round, dates). Its tasks keep their deadlines."""
-    unknown = set(values) - set(INSPECTION_FIELDS)
+def edit_inspection(inspection: Inspection, actor: Actor, *, reason: str = "", **values):
+    """Change an inspection's facts (group, round, dates; an administrator also the declared
+    figures), one history row per field that changed. Its tasks keep their deadlines."""
+    unknown = set(values) - set(INSPECTION_FIELDS) - set(ADMIN_INSPECTION_FIELDS)
     if unknown:
         raise TypeError(f"unknown inspection fields: {sorted(unknown)}")
     locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
     _judge_inspection(actor, locked)
-    for name, value in values.items():
+    if set(values) & set(ADMIN_INSPECTION_FIELDS) and not _is_admin(actor):
+        raise NotAllowed(_("只有管理员可以更正通报声明的数字和日期精度。"))
+    changed = {
+        name: (getattr(locked, name), value)
+        for name, value in values.items()
+        if getattr(locked, name) != value
+    }
+    for name, (_old, value) in changed.items():
         setattr(locked, name, value)
     locked.full_clean()
-    locked.save(update_fields=list(values) or None)
+    if changed:
+        locked.save(update_fields=list(changed))
+    for name, (old, value) in changed.items():
+        _record_inspection(
+            locked, name, actor, _inspection_value(old), _inspection_value(value), reason
+        )
     inspection.__dict__.update({k: getattr(locked, k) for k in values})
     return inspection
 

@@ -2,7 +2,7 @@
 → history."""
 
 from tracker.models.aggregates import TaskDayTally, TaskTally
-from tracker.models.history import HistoryIsAppendOnly, TaskEvent
+from tracker.models.history import HistoryIsAppendOnly, InspectionEvent, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.ladder import (
     DocumentCounter,
@@ -28,6 +28,7 @@ from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, E
 __all__ = [
     "HistoryIsAppendOnly",
     "Inspection",
+    "InspectionEvent",
     "Measure",
     "Membership",
     "NoticeReport",

@@ -153,3 +153,72 @@ class TaskEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise HistoryIsAppendOnly("task history cannot be deleted")
+
+
+class InspectionEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise HistoryIsAppendOnly("inspection history cannot be updated")
+
+    def delete(self):
+        raise HistoryIsAppendOnly("inspection history cannot be deleted")
+
+    _update = update
+
+
+class InspectionEvent(models.Model):
+    """What changed on an inspection (its group, round, dates, declared figures), from what to
+    what, who did it and why; ``field`` is "created" for the row written when it was made.
+    Written by ``tracker.actions.create_inspection`` / ``edit_inspection`` only."""
+
+    inspection = models.ForeignKey(
+        "tracker.Inspection",
+        verbose_name=_("巡视巡察"),
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    field = models.CharField(_("字段"), max_length=32)
+    old_value = models.TextField(_("原值"), blank=True)
+    new_value = models.TextField(_("新值"), blank=True)
+    reason = models.TextField(_("说明"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source = models.CharField(_("来源"), max_length=16, choices=EventSource.choices)
+    source_ref = models.CharField(_("来源标识"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    objects = InspectionEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("巡视巡察历史")
+        verbose_name_plural = _("巡视巡察历史")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["inspection", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} → {self.new_value}"
+
+    @property
+    def field_label(self) -> str:
+        """The field's name in the reader's language."""
+        from tracker.models.inspections import Inspection
+
+        if self.field == "created":
+            return str(_("创建"))
+        try:
+            return str(Inspection._meta.get_field(self.field).verbose_name)
+        except Exception:
+            return self.field
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None or kwargs.get("force_update"):
+            raise HistoryIsAppendOnly("inspection history cannot be edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise HistoryIsAppendOnly("inspection history cannot be deleted")

@@ -124,7 +124,16 @@ def inspection_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
             form.add_error(None, str(error))
         else:
             return redirect("tracker:inspection_problems", pk=inspection.pk)
-    return render(request, "tracker/inspection_form.html", {"form": form, "inspection": inspection})
+    events = (
+        list(inspection.events.select_related("actor").order_by("-created_at", "-pk")[:100])
+        if inspection is not None
+        else []
+    )
+    return render(
+        request,
+        "tracker/inspection_form.html",
+        {"form": form, "inspection": inspection, "events": events},
+    )
 
 
 # --- problems and tasks -----------------------------------------------------------------------

@@ -5,7 +5,8 @@ Run it as the database owner (the role that runs ``migrate``), with the owner's 
 It creates (or updates) a login role that owns nothing and may only read and write rows:
 
 - SELECT, INSERT, UPDATE, DELETE on the app's tables, USAGE and SELECT on their sequences;
-- the task history (``tracker_taskevent``) only SELECT and INSERT: no UPDATE, no DELETE;
+- the task and inspection histories (``tracker_taskevent``, ``tracker_inspectionevent``) only
+  SELECT and INSERT: no UPDATE, no DELETE;
 - ``django_migrations`` only SELECT (the schema is the owner's business);
 - never TRUNCATE, REFERENCES or TRIGGER, no CREATE on the schema, and since it owns no table it
   cannot ALTER one, so ``ALTER TABLE … DISABLE TRIGGER`` cannot switch the append-only guard off.
@@ -25,14 +26,14 @@ import re
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
-from tracker.models import TaskEvent
+from tracker.models import InspectionEvent, TaskEvent
 
 _NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def append_only_tables() -> list[str]:
     """Tables whose rows are history: the app role may add rows, never change or remove them."""
-    return [TaskEvent._meta.db_table]
+    return [TaskEvent._meta.db_table, InspectionEvent._meta.db_table]
 
 
 class Command(BaseCommand):
