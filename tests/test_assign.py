@@ -327,3 +327,49 @@ def test_inspection_history_cannot_be_rewritten(carol, org):
             cursor.execute(
                 "UPDATE tracker_inspectionevent SET new_value = 'x' WHERE id = %s", [event.pk]
             )
+
+
+def test_outcomes_recorded_in_the_admin_are_rows_of_the_inspection_history(
+    admin_client, inspection
+):
+    from decimal import Decimal
+
+    from tracker.models import InspectionEvent, InspectionOutcome
+
+    url = reverse("admin:tracker_inspection_change", args=[inspection.pk])
+
+    def post(outcomes: list[dict]):
+        form = admin_client.get(url).context["adminform"].form
+        data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+        data["declared"] = "{}"
+        for prefix in ("reports", "problems", "events"):
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+        existing = list(InspectionOutcome.objects.filter(inspection=inspection).order_by("pk"))
+        data.update(
+            {
+                "outcomes-TOTAL_FORMS": str(len(outcomes)),
+                "outcomes-INITIAL_FORMS": str(len(existing)),
+            }
+        )
+        for i, row in enumerate(outcomes):
+            data.update({f"outcomes-{i}-{k}": v for k, v in row.items()})
+            data[f"outcomes-{i}-inspection"] = inspection.pk
+            if i < len(existing):
+                data[f"outcomes-{i}-id"] = existing[i].pk
+        response = admin_client.post(url, data)
+        assert response.status_code == 302, response.context and response.context["errors"]
+
+    # An administrator records 2 party disciplinary actions, then corrects them to 3
+    post([{"kind": "party_discipline", "value": "2", "note": ""}])
+    post([{"kind": "party_discipline", "value": "3", "note": "含1名科级干部"}])
+    [outcome] = InspectionOutcome.objects.filter(inspection=inspection)
+    assert outcome.value == Decimal(3)
+    rows = InspectionEvent.objects.filter(inspection=inspection, field="outcome:party_discipline")
+    assert [(r.old_value, r.new_value) for r in rows.order_by("pk")] == [
+        ("", "2"),
+        ("2", "3(含1名科级干部)"),
+    ]
+    # And removing it is recorded too
+    post([{"kind": "party_discipline", "value": "3", "note": "含1名科级干部", "DELETE": "on"}])
+    assert not InspectionOutcome.objects.filter(inspection=inspection).exists()
+    assert rows.order_by("pk").last().new_value == ""

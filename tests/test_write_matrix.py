@@ -334,6 +334,9 @@ def test_every_action_is_in_the_matrix():
             "create_inspection",
             "edit_inspection",
             "create_problem",
+            "record_outcome",
+            "change_outcome",
+            "remove_outcome",
             # each task's own changes, judged one by one (tests/test_assign.py)
             "assign_tasks",
             "Assignment",

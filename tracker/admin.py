@@ -280,6 +280,33 @@ class InspectionAdmin(RefusalsAsFormErrors, FastChangelist):
             fields.append("organization")
         return fields
 
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        """Outcomes go through record_outcome / change_outcome / remove_outcome, so that each
+        is a row of the inspection's history; the other inlines are read-only."""
+        if formset.model is not InspectionOutcome:
+            return super().save_formset(request, form, formset, change)
+        actor = actions.Actor.of(
+            request.user, EventSource.ADMIN, f"admin:inspection:{form.instance.pk}"
+        )
+        for row in formset.forms:
+            if not row.has_changed() and not (row.instance.pk and formset._should_delete_form(row)):
+                continue
+            data = row.cleaned_data
+            if row.instance.pk and formset._should_delete_form(row):
+                actions.remove_outcome(row.instance, actor)
+            elif row.instance.pk and "kind" in row.changed_data:  # another kind: a new figure
+                actions.remove_outcome(row.instance, actor)
+                actions.record_outcome(
+                    form.instance, actor, kind=data["kind"], value=data["value"], note=data["note"]
+                )
+            elif row.instance.pk:
+                actions.change_outcome(row.instance, actor, value=data["value"], note=data["note"])
+            elif data:
+                actions.record_outcome(
+                    form.instance, actor, kind=data["kind"], value=data["value"], note=data["note"]
+                )
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
     def save_model(self, request, obj: Inspection, form, change: bool) -> None:
         from tracker.actions.problems import ADMIN_INSPECTION_FIELDS, INSPECTION_FIELDS
 

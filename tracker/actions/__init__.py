@@ -54,10 +54,13 @@ from tracker.actions.problems import (  # noqa: F401
     Assignment,
     TaskFields,
     assign_tasks,
+    change_outcome,
     create_inspection,
     create_problem,
     edit_inspection,
     edit_problem,
+    record_outcome,
+    remove_outcome,
 )
 from tracker.actions.progress import (  # noqa: F401
     add_evidence,

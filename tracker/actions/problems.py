@@ -144,6 +144,64 @@ def edit_inspection(inspection: Inspection, actor: Actor, *, reason: str = "", *
     return inspection
 
 
+def _outcome_value(outcome) -> str:
+    text = f"{outcome.value.normalize():f}"
+    return f"{text}({outcome.note})" if outcome.note else text
+
+
+@transaction.atomic
+def record_outcome(inspection: Inspection, actor: Actor, *, kind: str, value, note: str = ""):
+    """Record an outcome figure of the inspection's rectification (处理处分, 制度, 资金) that the
+    published notice states; a row of the inspection's history."""
+    from tracker.models import InspectionOutcome
+
+    _judge_inspection(actor, inspection)
+    outcome = InspectionOutcome(inspection=inspection, kind=kind, value=value, note=note or "")
+    outcome.full_clean()
+    outcome.save()
+    _record_inspection(inspection, f"outcome:{kind}", actor, "", _outcome_value(outcome), "")
+    return outcome
+
+
+@transaction.atomic
+def change_outcome(outcome, actor: Actor, *, value, note: str = "", reason: str = ""):
+    """Correct a recorded outcome's figure or note (the old one stays in the history)."""
+    from tracker.models import InspectionOutcome
+
+    locked = (
+        InspectionOutcome.objects.select_for_update()
+        .select_related("inspection")
+        .get(pk=outcome.pk)
+    )
+    _judge_inspection(actor, locked.inspection)
+    old = _outcome_value(locked)
+    locked.value, locked.note = value, note or ""
+    locked.full_clean()
+    if _outcome_value(locked) != old:
+        locked.save(update_fields=["value", "note"])
+        _record_inspection(
+            locked.inspection, f"outcome:{locked.kind}", actor, old, _outcome_value(locked), reason
+        )
+    return locked
+
+
+@transaction.atomic
+def remove_outcome(outcome, actor: Actor, *, reason: str = "") -> None:
+    """Remove a recorded outcome (recorded in error); the history keeps what it said."""
+    from tracker.models import InspectionOutcome
+
+    locked = (
+        InspectionOutcome.objects.select_for_update()
+        .select_related("inspection")
+        .get(pk=outcome.pk)
+    )
+    _judge_inspection(actor, locked.inspection)
+    _record_inspection(
+        locked.inspection, f"outcome:{locked.kind}", actor, _outcome_value(locked), "", reason
+    )
+    locked.delete()
+
+
 @dataclass(frozen=True)
 class TaskFields:
     """What a new problem's task starts with."""

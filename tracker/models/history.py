@@ -210,6 +210,11 @@ class InspectionEvent(models.Model):
 
         if self.field == "created":
             return str(_("创建"))
+        if self.field.startswith("outcome:"):
+            from tracker.choices import DECLARED_LABELS
+
+            kind = self.field.partition(":")[2]
+            return f"{_('整改成果')}:{DECLARED_LABELS.get(kind, kind)}"
         try:
             return str(Inspection._meta.get_field(self.field).verbose_name)
         except Exception:
