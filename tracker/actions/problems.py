@@ -98,7 +98,9 @@ def _judge_inspection(actor: Actor, inspection: Inspection) -> None:
     _authorize(actor, "create_task", Task(inspection=inspection))
 
 
-@transaction.atomic
+# No savepoint: the notice importer calls these inside its own transaction, once per
+# inspection of a notice. Refusals (who may, what is valid) come before anything is written, so
+# a caller that catches one can go on with its transaction.
 def create_inspection(
     organization: Organization, actor: Actor, *, reason: str = "", **values
 ) -> Inspection:
@@ -109,37 +111,38 @@ def create_inspection(
         raise TypeError(f"unknown inspection fields: {sorted(unknown)}")
     inspection = Inspection(organization=organization, **values)
     _judge_inspection(actor, inspection)
-    inspection.full_clean()
-    inspection.save()
-    _record_inspection(inspection, "created", actor, "", str(inspection), reason)
+    inspection.full_clean(exclude=["organization"])  # given as a saved instance: no lookup
+    with transaction.atomic(savepoint=False):
+        inspection.save()
+        _record_inspection(inspection, "created", actor, "", str(inspection), reason)
     return inspection
 
 
-@transaction.atomic
 def edit_inspection(inspection: Inspection, actor: Actor, *, reason: str = "", **values):
     """Change an inspection's facts (group, round, dates; an administrator also the declared
     figures), one history row per field that changed. Its tasks keep their deadlines."""
     unknown = set(values) - set(INSPECTION_FIELDS) - set(ADMIN_INSPECTION_FIELDS)
     if unknown:
         raise TypeError(f"unknown inspection fields: {sorted(unknown)}")
-    locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
-    _judge_inspection(actor, locked)
+    _judge_inspection(actor, inspection)
     if set(values) & set(ADMIN_INSPECTION_FIELDS) and not _is_admin(actor):
         raise NotAllowed(_("只有管理员可以更正通报声明的数字和日期精度。"))
-    changed = {
-        name: (getattr(locked, name), value)
-        for name, value in values.items()
-        if getattr(locked, name) != value
-    }
-    for name, (_old, value) in changed.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    if changed:
-        locked.save(update_fields=list(changed))
-    for name, (old, value) in changed.items():
-        _record_inspection(
-            locked, name, actor, _inspection_value(old), _inspection_value(value), reason
-        )
+    with transaction.atomic(savepoint=False):
+        locked = Inspection.objects.select_for_update().get(pk=inspection.pk)
+        changed = {
+            name: (getattr(locked, name), value)
+            for name, value in values.items()
+            if getattr(locked, name) != value
+        }
+        for name, (_old, value) in changed.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=["organization"])
+        if changed:
+            locked.save(update_fields=list(changed))
+        for name, (old, value) in changed.items():
+            _record_inspection(
+                locked, name, actor, _inspection_value(old), _inspection_value(value), reason
+            )
     inspection.__dict__.update({k: getattr(locked, k) for k in values})
     return inspection
 

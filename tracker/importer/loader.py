@@ -456,8 +456,11 @@ class _NoticeWriter:
         end, end_p = _partial_date(section.end)
         level = LEVEL_WORDS.get(section.level or "", Level.OTHER) if section.level else ""
         if insp is None:
-            insp = Inspection.objects.create(
-                organization=org,
+            # Through the action, as the notice's system actor: the inspection's history starts
+            # with the notice that made it.
+            insp = actions.create_inspection(
+                org,
+                self.actor,
                 level=level,
                 term=(section.term or "")[:20],
                 round_no=(section.round_no or "")[:20],
@@ -473,8 +476,13 @@ class _NoticeWriter:
                 declared=dict(section.declared),
             )
             return insp, True
-        # Same inspection: fill what it does not know yet, never erase what it does.
+        # Same inspection: fill what it does not know yet, never erase what it does; the
+        # changes go through edit_inspection (a row of the inspection's history each).
         fields: list[str] = []
+        stored_insp = insp
+        insp = Inspection(
+            **{f.attname: getattr(stored_insp, f.attname) for f in Inspection._meta.concrete_fields}
+        )
 
         def fill(attr: str, value: Any) -> None:
             if value and not getattr(insp, attr):
@@ -508,8 +516,10 @@ class _NoticeWriter:
             insp.declared = declared
             fields.append("declared")
         if fields:
-            insp.save(update_fields=fields)
-        return insp, False
+            actions.edit_inspection(
+                stored_insp, self.actor, **{name: getattr(insp, name) for name in fields}
+            )
+        return stored_insp, False
 
     def _merged_declared(self, insp: Inspection, section: ParsedInspection) -> dict:
         """Blank keys are filled; a key both know takes the newer notice's figure."""

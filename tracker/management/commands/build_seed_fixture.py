@@ -28,6 +28,7 @@ from django.db import models, transaction
 from tracker.importer.loader import import_file
 from tracker.models import (
     Inspection,
+    InspectionEvent,
     Measure,
     NoticeReport,
     Organization,
@@ -43,6 +44,7 @@ FIXTURE_MODELS: tuple[type[models.Model], ...] = (
     Organization,
     Unit,
     Inspection,
+    InspectionEvent,
     SourceNotice,
     NoticeReport,
     Problem,
