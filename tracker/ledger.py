@@ -174,6 +174,14 @@ def export_xlsx(tasks: QuerySet[Task], today: datetime.date | None = None) -> by
     for values in ledger_rows(tasks, today):
         row = []
         for value in values:
+            # Plain values are written as they are (a number, a text openpyxl would not read as
+            # a formula); a cell object only where it needs a format, a wrap, or the guard.
+            if value is None or isinstance(value, int):
+                row.append(value)
+                continue
+            if isinstance(value, str) and "\n" not in value and spreadsheet.plain_text(value):
+                row.append(value)
+                continue
             cell = WriteOnlyCell(sheet, value=value)
             spreadsheet.text_cell(cell)  # text stays text: never a formula
             if isinstance(value, datetime.date):

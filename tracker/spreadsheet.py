@@ -52,6 +52,14 @@ def is_formula_like(value: object) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
 
 
+def plain_text(value: str) -> bool:
+    """Text openpyxl writes as a plain string cell by itself: not formula-like, not an error
+    code (#N/A …); anything else goes through ``text_cell``."""
+    from openpyxl.cell.cell import ERROR_CODES
+
+    return not is_formula_like(value) and value not in ERROR_CODES
+
+
 def _needs_guard(text: str) -> bool:
     # Text that already starts with quotes before a trigger is guarded too, so that taking one
     # quote off on the way back in gives exactly the text that went out.
