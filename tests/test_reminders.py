@@ -425,6 +425,9 @@ def test_a_supervisor_gets_a_weekly_summary_of_counts_red_units_and_longest_over
     assert "财政局:逾期2项,最长4天" in text
     assert "规划局:逾期1项,最长50天" in text
     assert f"/tasks/{oldest.pk}/" in text and "逾期50天" in text
+    # The 督办 rule proposes a 督办通知书 for 规划局 (50 days overdue), none yet for 财政局 (3–4)
+    assert "建议下发的督办文书" in text and "规划局:督办通知书(1项任务)" in text
+    assert "财政局:督办通知书" not in text and "/ladder/" in text
 
 
 # --- never twice, never lost -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from tracker.choices import LadderRung
 from tracker.models.reminders import TIER_ORDER, ReminderDigest, ReminderTier
 
 
@@ -159,6 +160,12 @@ def weekly_summary(digest: ReminderDigest, url_template: str) -> EmailMultiAlter
         "day": digest.day,
         "counts": payload.get("counts", {}),
         "red_units": payload.get("red_units", []),
+        "ladder": [
+            {**row, "rung_label": LadderRung(row["rung"]).label}
+            for row in payload.get("ladder", [])
+            if row.get("rung") in LadderRung.values
+        ],
+        "ladder_url": f"{settings.SITE_URL}/ladder/",
         "longest": [
             {**row, "url": url_template.format(id=row["id"])} for row in payload.get("longest", [])
         ],
@@ -174,8 +181,6 @@ def ladder_document(document, to: str, filename: str, docx: bytes) -> EmailMulti
     """A 督办 document to one recipient, its DOCX attached, with a link to its page (where the
     unit replies)."""
     from django.urls import reverse
-
-    from tracker.choices import LadderRung
 
     context = {
         "document": document,

@@ -254,7 +254,15 @@ def weekly_payload(user, today: datetime.date) -> dict:
         .order_by("-n", "owner_unit__name")[:10]
     )
     longest = overdue.select_related("problem", "owner_unit").order_by("deadline", "pk")[:10]
+    # The 督办 documents the rule proposes today, for the supervisor to confirm on /ladder/.
+    from tracker.supervision import proposals
+
+    ladder = [
+        {"unit": p.unit.name, "rung": p.rung, "tasks": len(p.tasks)}
+        for p in proposals(tasks, today)[:10]
+    ]
     return {
+        "ladder": ladder,
         "counts": {
             "open": tasks.open().count(),
             "overdue": overdue.count(),
