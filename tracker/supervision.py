@@ -29,22 +29,9 @@ from tracker import rules
 from tracker.choices import LADDER_ORDER, UnitRole
 from tracker.models import Membership, Task, Unit, local_today
 from tracker.models.ladder import DocumentState, SupervisionDocument
+from tracker.workdays import is_workday
 
 # --- working days ---------------------------------------------------------------------------
-
-
-def _is_workday(day: datetime.date) -> bool:
-    from tracker.reminders.tiers import is_workday
-
-    return is_workday(day)
-
-
-def add_working_days(day: datetime.date, n: int) -> datetime.date:
-    """The ``n``-th working day after ``day`` (``day`` itself when n is 0)."""
-    while n > 0:
-        day += datetime.timedelta(days=1)
-        n -= _is_workday(day)
-    return day
 
 
 def ack_cutoff(today: datetime.date, working_days: int | None = None) -> datetime.date:
@@ -53,7 +40,7 @@ def ack_cutoff(today: datetime.date, working_days: int | None = None) -> datetim
     n = settings.RECTIFY["ACK_WORKING_DAYS"] if working_days is None else working_days
     day, count = today, 0
     while count < n:
-        count += _is_workday(day)
+        count += is_workday(day)
         day -= datetime.timedelta(days=1)
     return day
 

@@ -37,6 +37,7 @@ from tracker.models.ladder import (
     LadderDelivery,
     SupervisionDocument,
 )
+from tracker.workdays import add_working_days
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def issue_ladder_document(
         number=_next_number(unit.organization_id, today.year),
         rung=rung,
         unit=unit,
-        reply_due=supervision.add_working_days(today, days),
+        reply_due=add_working_days(today, days),
         issued_by=actor.user,
         issued_at=now,
         issuer_name=supervision.issuer_name(unit),

@@ -71,13 +71,8 @@ from tracker.reminders.recipients import (
     recipients_for,
     units_without_contact,
 )
-from tracker.reminders.tiers import (
-    Policy,
-    candidate_tasks,
-    days_between,
-    tier_for,
-    working_days_between,
-)
+from tracker.reminders.tiers import Policy, candidate_tasks, days_between, tier_for
+from tracker.workdays import working_days_between
 
 __all__ = [
     "deliver_ladder",

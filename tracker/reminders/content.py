@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 
 from tracker.models import Problem, Task, Unit
 from tracker.models.reminders import ReminderDigest, ReminderLog
-from tracker.reminders.tiers import working_days_between
+from tracker.workdays import working_days_between
 
 
 def task_url_template() -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from tracker.reminders.tiers import is_workday
+from tracker.workdays import is_workday
 
 Clock = tuple[int, int]
 

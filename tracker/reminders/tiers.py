@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from types import SimpleNamespace
 
-import chinese_calendar
 from django.conf import settings
 from django.db.models import QuerySet
 
@@ -18,6 +16,7 @@ from tracker import rules
 from tracker.choices import TaskStatus, TaskType
 from tracker.models import Task
 from tracker.models.reminders import ReminderTier
+from tracker.workdays import working_days_between
 
 
 @dataclass(frozen=True)
@@ -43,25 +42,6 @@ class Policy:
         """Calendar days ahead that can still be within ``green_days`` (working days are sparser:
         the longest run of holidays is the Spring Festival's, about nine days)."""
         return self.green_days * 2 + 14 if self.working_days else self.green_days
-
-
-@lru_cache(maxsize=4096)
-def is_workday(day: datetime.date) -> bool:
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        # Outside the years the official calendar is published for: Monday to Friday.
-        return day.weekday() < 5
-
-
-@lru_cache(maxsize=65536)
-def working_days_between(start: datetime.date, end: datetime.date) -> int:
-    """Working days in (start, end], counting 调休 weekend workdays and skipping holidays."""
-    count, day = 0, start + datetime.timedelta(days=1)
-    while day <= end:
-        count += is_workday(day)
-        day += datetime.timedelta(days=1)
-    return count
 
 
 def days_between(start: datetime.date, end: datetime.date, working: bool) -> int:
