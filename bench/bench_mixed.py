@@ -92,6 +92,9 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=20)
     parser.add_argument("--mixed-seconds", type=int, default=60)
     parser.add_argument("--skip", default="", help="comma-separated: throughput, mixed")
+    parser.add_argument(
+        "--runs", default="ABC", help="which throughput runs, in order per round (A, B, C)"
+    )
     parser.add_argument("--csv-prefix", default="/tmp/rectify-mixed")
     parser.add_argument("--out", default="", help="also write the Markdown report here")
     parser.add_argument(
@@ -282,7 +285,9 @@ THROUGHPUT = [
 def _throughput(args, env: dict) -> list[str]:
     rows, rps = [], {}
     for round_ in range(1, args.rounds + 1):
-        for letter, label, cls, host in THROUGHPUT:
+        for letter, label, cls, host in sorted(
+            (run for run in THROUGHPUT if run[0] in args.runs), key=lambda r: args.runs.index(r[0])
+        ):
             _locust([cls], host, args.clients, args.warmup, None, env)
             before = _load()
             started = time.strftime("%H:%M:%S")
@@ -306,7 +311,7 @@ def _throughput(args, env: dict) -> list[str]:
         "",
     ]
     mean = {k: sum(v) / len(v) for k, v in rps.items()}
-    if mean.get("B"):
+    if mean.get("B") and {"A", "C"} <= set(mean):
         lines.append(
             f"Mean req/s: A {mean['A']:.1f}, B {mean['B']:.1f}, C {mean['C']:.1f}; "
             f"A/B = {mean['A'] / mean['B']:.1f}×, C/B = {mean['C'] / mean['B']:.1f}× "

@@ -46,7 +46,7 @@ CSRF_FAILURE_VIEW = "tracker.views.errors.csrf_failure"
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tracker.apps.RectifyAdminConfig",  # django.contrib.admin, with tracker.admin_site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

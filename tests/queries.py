@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+# One statement of bounded counts (tracker.context_processors.bounded_counts), or one count.
 BADGES = re.compile(
-    r'^SELECT COUNT\(\*\)(?: AS "__count")? FROM \(?(?:SELECT .*? )?FROM "tracker_'
-    r'(?:notification|closeoutrequest|extensionrequest)"'
+    r'^SELECT (?:\(SELECT COUNT\(\*\) FROM \(|COUNT\(\*\)(?: AS "__count")? FROM \(?)'
+    r'(?:SELECT .*? )?FROM "tracker_(?:notification|closeoutrequest|extensionrequest)"'
 )
 
 

@@ -231,3 +231,23 @@ def test_task_changelist_queries_are_bounded_and_never_count_every_row(
     assert not any(
         sql.startswith('SELECT COUNT(*) AS "__count" FROM "tracker_task"') for sql in many
     )
+
+
+def test_a_superusers_app_list_is_djangos_and_each_page_gets_its_own(rf, admin_user):
+    from django.contrib import admin as django_admin
+
+    from tracker.admin_site import RectifyAdminSite
+
+    # Given the project's admin site, and Django's own answer for the same request
+    assert isinstance(django_admin.site, RectifyAdminSite)
+    request = rf.get("/admin/")
+    request.user = admin_user
+    expected = django_admin.AdminSite.get_app_list(django_admin.site, request)
+
+    # When two pages ask, the first changing its copy
+    first = django_admin.site.get_app_list(request)
+    first[0]["models"].clear()
+    second = django_admin.site.get_app_list(request)
+
+    # Then each got Django's list
+    assert second == expected and second[0]["models"]

@@ -74,3 +74,45 @@ def test_task_page_widgets_render_as_django_would(data):
         form.is_valid()  # errors add aria-invalid, as in Django's own rendering
     for bound in form:
         assert shape(fast_field(bound)) == shape(bound.as_widget()), bound.name
+
+
+def test_a_cached_option_list_keeps_each_pages_own_selection():
+    # Given the same long choice list rendered for two filters (its options are cached)
+    class OrgForm(forms.Form):
+        org = forms.ChoiceField(choices=[(i, f"组织{i}") for i in range(300)], required=False)
+
+    # When one page chose 7 and the next chose 8, then one chose nothing
+    first, second, none = (OrgForm({"org": v}) for v in ("7", "8", ""))
+    for form in (first, second, none):
+        form.is_valid()
+
+    # Then each shows its own selection, exactly as Django would
+    for form in (first, second, none):
+        assert shape(fast_field(form["org"])) == shape(form["org"].as_widget())
+    assert str(fast_field(first["org"])).count(" selected") == 1
+    assert " selected" not in str(fast_field(none["org"]))
+
+
+def test_a_widget_subclass_with_its_own_template_is_left_to_django():
+    class Fancy(forms.Select):
+        template_name = "django/forms/widgets/radio.html"
+
+    class FancyForm(forms.Form):
+        pick = forms.ChoiceField(choices=[("a", "甲")], widget=Fancy)
+
+    bound = FancyForm()["pick"]
+    assert str(fast_field(bound)) == str(bound.as_widget())
+
+
+def test_the_filter_fields_carry_label_widget_and_errors():
+    from tracker.templatetags.fast_forms import fast_filter_fields
+
+    filterset = TaskFilterSet(QueryDict("due_within=x&q=<b>"), queryset=Task.objects.none())
+    filterset.is_valid()
+    html = str(fast_filter_fields(filterset.form))
+
+    assert html.count('<div class="field">') == len(filterset.form.fields)
+    assert '<label for="id_due_within">' in html
+    [error] = filterset.form["due_within"].errors
+    assert f'<span class="errorlist">{error}</span>' in html
+    assert "&lt;b&gt;" in html and "<b>" not in html

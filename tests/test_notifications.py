@@ -133,3 +133,24 @@ def test_a_ladder_document_reaches_the_unit_and_its_reply_the_supervisor_once(
     actions.reply_ladder_document(document, as_(alice), text="已制定拨付计划")
     replies = Notification.objects.filter(event__kind=EventKind.LADDER_REPLY)
     assert list(replies.values_list("user__username", flat=True)) == ["carol"]
+
+
+def test_the_top_bar_badges_are_one_statement(client, alice, bob, finance_task):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.queries import BADGES
+
+    # Given a close-out waiting for Bob's review and a notification Bob has not read
+    factories.ready_for_closeout(finance_task)
+    actions.request_closeout(finance_task, as_(alice), summary="已完成", no_evidence_reason="线下")
+    Notification.objects.create(user=bob, event=finance_task.events.order_by("-id").first())
+    login(client, bob)
+
+    # When Bob opens any page
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(reverse("tracker:task_list")).content.decode()
+
+    # Then both badges show, read by one statement
+    assert 'aria-label="1 项待审核"' in page and 'aria-label="1 条未读"' in page
+    assert len([q for q in ctx.captured_queries if BADGES.match(q["sql"])]) == 1

@@ -832,6 +832,8 @@ class TaskAdmin(RefusalsAsFormErrors, ScopedToTasks, FastChangelist):
     """
 
     task_lookup = ""  # the rows are the tasks themselves
+    # Django's changelist with its rows written once per column (tracker.templatetags.fast_admin).
+    change_list_template = "admin/tracker/task/change_list.html"
 
     list_display = (
         "__str__",

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -16,3 +17,10 @@ class TrackerConfig(AppConfig):
 
         post_migrate.connect(install_history_guard, sender=self)
         user_logged_in.connect(mark_session_fresh, dispatch_uid="rectify-session-fresh")
+
+
+class RectifyAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the project's site (tracker.admin_site) as ``admin.site``."""
+
+    default = False  # named in INSTALLED_APPS; TrackerConfig stays this module's default
+    default_site = "tracker.admin_site.RectifyAdminSite"

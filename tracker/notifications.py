@@ -94,11 +94,18 @@ def notify(event: TaskEvent) -> None:
         )
 
 
+def unread_queryset(user):
+    """The user's unread notifications (none for an anonymous user)."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
+    return Notification.objects.filter(user=user, read_at__isnull=True).order_by()
+
+
 def unread_count(user, cap: int | None = None) -> int:
     """The user's unread notifications, counting at most ``cap``."""
     if not user.is_authenticated:
         return 0
-    qs = Notification.objects.filter(user=user, read_at__isnull=True).order_by()
+    qs = unread_queryset(user)
     return (qs[:cap] if cap else qs).count()
 
 

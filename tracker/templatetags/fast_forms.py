@@ -12,6 +12,7 @@ from html import escape
 
 from django import forms, template
 from django.forms.boundfield import BoundField
+from django.forms.models import ModelChoiceIterator
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -41,14 +42,48 @@ def _chosen(widget: forms.Widget, value) -> set[str]:
     return {formatted} if isinstance(formatted, str) else {str(v) for v in formatted}
 
 
+def _choices(bound: BoundField, widget: forms.ChoiceWidget):
+    """The widget's choices; a model choice list over an empty queryset (the task list's
+    narrowed inspection, unit and category selects) without running the ORM's iterator."""
+    choices = widget.choices
+    if isinstance(choices, ModelChoiceIterator) and choices.queryset.query.is_empty():
+        empty = choices.field.empty_label
+        return [] if empty is None else [("", empty)]
+    return choices
+
+
+# Rendered <option> lists, keyed by their (value, label) strings: a scope's organization list
+# (hundreds of options) is escaped once per process, not on every page. Bounded: the oldest
+# half is dropped when it is full.
+_OPTIONS: dict[tuple, tuple[list[str], dict[str, int]]] = {}
+_OPTIONS_MAX = 256
+
+
+def _options(choices) -> tuple[list[str], dict[str, int]]:
+    key = tuple((str(value), str(label)) for value, label in choices)
+    cached = _OPTIONS.get(key)
+    if cached is None:
+        html = [f'<option value="{escape(value)}">{escape(label)}</option>' for value, label in key]
+        where: dict[str, int] = {}
+        for i, (value, _label) in enumerate(key):
+            where.setdefault(value, i)
+        if len(_OPTIONS) >= _OPTIONS_MAX:
+            for old in list(_OPTIONS)[: _OPTIONS_MAX // 2]:
+                _OPTIONS.pop(old, None)
+        cached = _OPTIONS[key] = (html, where)
+    return cached
+
+
 def _select(bound: BoundField, widget: forms.Select) -> str:
     chosen = _chosen(widget, bound.value())
-    options = "".join(
-        f'<option value="{escape(str(value))}"'
-        f"{' selected' if str(value) in chosen else ''}>{escape(str(label))}</option>"
-        for value, label in widget.choices
-    )
-    return f"<select{_attrs(bound, widget, name=bound.html_name)}>{options}</select>"
+    html, where = _options(_choices(bound, widget))
+    if chosen:
+        html = list(html)
+        for value in chosen:
+            i = where.get(value)
+            if i is not None:  # as Django: the first option with the value is selected
+                html[i] = html[i].replace('">', '" selected>', 1)
+    return f"<select{_attrs(bound, widget, name=bound.html_name)}>{''.join(html)}</select>"
 
 
 def _checkboxes(bound: BoundField, widget: forms.CheckboxSelectMultiple) -> str:
@@ -56,7 +91,7 @@ def _checkboxes(bound: BoundField, widget: forms.CheckboxSelectMultiple) -> str:
     base_id = bound.auto_id or ""
     name = escape(bound.html_name)
     items = []
-    for i, (value, label) in enumerate(widget.choices):
+    for i, (value, label) in enumerate(_choices(bound, widget)):
         box_id = f"{base_id}_{i}"
         for_attr = f' for="{box_id}"' if base_id else ""
         id_attr = f' id="{box_id}"' if base_id else ""
@@ -82,18 +117,68 @@ def _textarea(bound: BoundField, widget: forms.Textarea) -> str:
     return f"<textarea{_attrs(bound, widget, name=bound.html_name)}>\n{escape(str(value)) if value else ''}</textarea>"
 
 
+def _plain(kind: type) -> type | None:
+    """The Django widget class ``kind`` renders exactly as (itself, or a subclass such as
+    AnyBooleanSelect that changes only its choices or attrs), or None: a subclass with its own
+    templates or rendering goes through Django."""
+    for base in (forms.Select, forms.NullBooleanSelect, forms.CheckboxSelectMultiple, *INPUTS):
+        if kind is base:
+            return base
+    for base in (forms.NullBooleanSelect, forms.CheckboxSelectMultiple, *INPUTS, forms.Select):
+        if (
+            issubclass(kind, base)
+            and kind.template_name == base.template_name
+            and getattr(kind, "option_template_name", None)
+            == getattr(base, "option_template_name", None)
+            and getattr(kind, "allow_multiple_selected", False)
+            == getattr(base, "allow_multiple_selected", False)
+            and all(
+                getattr(kind, name) is getattr(base, name)
+                for name in ("render", "get_context", "format_value", "options", "optgroups")
+                if hasattr(base, name)
+            )
+        ):
+            return base
+    return None
+
+
+_PLAIN: dict[type, type | None] = {}
+
+
 @register.filter
 def fast_field(bound: BoundField) -> SafeString:
     """The field's widget as HTML, built in Python for plain selects, checkbox lists and text,
     number and date inputs; other widgets through Django's templates."""
     widget = bound.field.widget
     kind = type(widget)
-    if kind in (forms.Select, forms.NullBooleanSelect):
+    if kind not in _PLAIN:
+        _PLAIN[kind] = _plain(kind)
+    base = _PLAIN[kind]
+    if base in (forms.Select, forms.NullBooleanSelect):
         return mark_safe(_select(bound, widget))  # noqa: S308 - every value escaped above
-    if kind is forms.CheckboxSelectMultiple:
+    if base is forms.CheckboxSelectMultiple:
         return mark_safe(_checkboxes(bound, widget))  # noqa: S308
-    if kind in INPUTS:
+    if base in INPUTS:
         return mark_safe(_input(bound, widget))  # noqa: S308
     if kind is forms.Textarea:
         return mark_safe(_textarea(bound, widget))  # noqa: S308
     return bound.as_widget()
+
+
+@register.filter
+def fast_filter_fields(form: forms.Form) -> SafeString:
+    """Every field of a filter form as ``<div class="field">`` with its label, widget and
+    errors (the task list's form), written in Python rather than a template loop."""
+    out = []
+    for bound in form:
+        errors = bound.errors
+        error = (
+            f'<span class="errorlist">{" ".join(escape(str(e)) for e in errors)}</span>'
+            if errors
+            else ""
+        )
+        out.append(
+            f'<div class="field"><label for="{escape(str(bound.id_for_label or ""))}">'
+            f"{escape(str(bound.label))}</label>{fast_field(bound)}{error}</div>"
+        )
+    return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above
