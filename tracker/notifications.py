@@ -48,7 +48,7 @@ def recipients(event: TaskEvent) -> set[int]:
     elif kind in UNIT_KINDS:
         if kind == EventKind.CREATED and event.actor_id is None:
             return set()  # a notice import or maintenance: nobody is told of every new task
-        if kind == EventKind.LADDER and not _first_of_document(event):
+        if kind == EventKind.LADDER and not _first_of_document(event, _latest_document(event)):
             return set()  # one notification per document, not one per task it lists
         unit_id = event.task.owner_unit_id
         ids.update(
@@ -58,7 +58,7 @@ def recipients(event: TaskEvent) -> set[int]:
         )
     elif kind in ISSUER_KINDS:
         document = _latest_document(event)
-        if document is not None and _first_of_document(event):
+        if document is not None and _first_of_document(event, document):
             ids.add(document.issued_by_id)
     ids.discard(event.actor_id)
     ids.discard(None)
@@ -71,12 +71,10 @@ def _latest_document(event: TaskEvent):
     return SupervisionDocument.objects.filter(tasks=event.task_id).order_by("-pk").first()
 
 
-def _first_of_document(event: TaskEvent) -> bool:
-    """Whether ``event`` (a 督办文书 event) is that of the first task of its document: the
-    document just issued about the task, whose tasks are set before their events are written."""
-    from tracker.models import SupervisionDocument
-
-    document = SupervisionDocument.objects.filter(tasks=event.task_id).order_by("-pk").first()
+def _first_of_document(event: TaskEvent, document) -> bool:
+    """Whether ``event`` (a 督办文书 or 督办回复 event) is that of the first task of
+    ``document``, the latest document about the task (its tasks are set before their events
+    are written)."""
     if document is None:
         return True
     first = document.tasks.order_by("pk").values_list("pk", flat=True).first()

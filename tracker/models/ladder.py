@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tracker.choices import LADDER_ORDER, LadderRung
-from tracker.models.reminders import DeliveryState
+from tracker.models.reminders import Claimable
 
 
 class DocumentCounter(models.Model):
@@ -142,7 +142,7 @@ class SupervisionDocument(models.Model):
         return self.state == DocumentState.ISSUED and self.reply_due < today
 
 
-class LadderDelivery(models.Model):
+class LadderDelivery(Claimable):
     """One email of a document (with its DOCX) to one recipient, claimed before it is sent."""
 
     document = models.ForeignKey(
@@ -152,15 +152,6 @@ class LadderDelivery(models.Model):
         related_name="deliveries",
     )
     recipient = models.EmailField(_("收件人"), max_length=254)
-    state = models.CharField(
-        _("状态"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
-    )
-    claim_token = models.CharField(_("领取标识"), max_length=36, blank=True)
-    lease_until = models.DateTimeField(_("领取到期"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
-    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
-    last_error = models.TextField(_("最近错误"), blank=True)
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:

@@ -57,7 +57,28 @@ class DeliveryState(models.TextChoices):
     SUPERSEDED = "superseded", _("已被次日提醒取代")
 
 
-class ReminderDigest(models.Model):
+class Claimable(models.Model):
+    """What every message sent exactly once carries (a reminder email, a robot message, a 督办
+    document's email): its state and the claim, lease, retry and failure bookkeeping that
+    ``tracker.reminders.claims`` works on. A sweep that sets state=sending owns the row until
+    lease_until; a worker killed mid-send leaves the lease to run out, and the next run takes the
+    row over. ``next_attempt_at`` is also where quiet hours put a robot message off to."""
+
+    state = models.CharField(
+        _("状态"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    claim_token = models.CharField(_("领取标识"), max_length=36, blank=True)
+    lease_until = models.DateTimeField(_("领取到期"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReminderDigest(Claimable):
     """One reminder email to one recipient for one day (or week), claimed before it is sent."""
 
     kind = models.CharField(
@@ -65,17 +86,6 @@ class ReminderDigest(models.Model):
     )
     recipient = models.EmailField(_("收件人"), max_length=254)
     day = models.DateField(_("日期"))
-    state = models.CharField(
-        _("状态"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
-    )
-    # Claim: a sweep that sets state=sending owns the row until lease_until; a worker killed
-    # mid-send leaves the lease to run out, and the next run takes the row over.
-    claim_token = models.CharField(_("领取标识"), max_length=36, blank=True)
-    lease_until = models.DateTimeField(_("领取到期"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
-    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
-    last_error = models.TextField(_("最近错误"), blank=True)
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     # Set in the same transaction that writes the tasks' timeline events, batch by batch after
     # sending; a sender that died in between leaves sent-but-unrecorded digests that the next
     # run records (exactly once).
@@ -255,7 +265,7 @@ class ReminderChannel(models.Model):
         return f"{self.name} ({self.get_kind_display()})"
 
 
-class ChannelDelivery(models.Model):
+class ChannelDelivery(Claimable):
     """One day's (or week's) reminder to one channel, claimed before it is sent, exactly like the
     email digest itself (state, lease, attempts, next attempt, last error, sent time).
 
@@ -281,16 +291,6 @@ class ChannelDelivery(models.Model):
         null=True,
         blank=True,
     )
-    state = models.CharField(
-        _("状态"), max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
-    )
-    claim_token = models.CharField(_("领取标识"), max_length=36, blank=True)
-    lease_until = models.DateTimeField(_("领取到期"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
-    # Also where quiet hours put a message off to: the next moment robots may speak.
-    next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
-    last_error = models.TextField(_("最近错误"), blank=True)
-    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:

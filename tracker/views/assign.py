@@ -29,7 +29,8 @@ from tracker.permissions import Access, access_for, get_supervised_inspection
 # The most tasks one assignment page lists (an inspection holds tens to a few hundred).
 PAGE_TASKS = 500
 
-KEEP = ""
+# The assignment form's choices that leave a field as it is, or clear it.
+UNCHANGED = ""
 CLEAR = "-"
 
 
@@ -227,7 +228,7 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.units = {u.pk: u for u in units}
         unit_choices = [(str(u.pk), u.name) for u in units]
-        keep = (KEEP, _("(不变)"))
+        keep = (UNCHANGED, _("(不变)"))
         self.fields["tasks"].choices = [(pk, pk) for pk in task_ids]
         self.fields["owner_unit"].choices = [keep, *unit_choices]
         self.fields["lead_unit"].choices = [keep, (CLEAR, _("(清空)")), *unit_choices]
