@@ -3,8 +3,6 @@ by ``tracker.spreadsheet``). Writes are ``tracker.actions.rechecks``."""
 
 from __future__ import annotations
 
-import io
-
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -71,53 +69,9 @@ def export_rows(round_: RecheckRound) -> list[list]:
 
 
 def export_xlsx(round_: RecheckRound) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("反向核查"))
-    bold = Font(bold=True)
     size = f"{round_.percent}%" if round_.percent is not None else str(round_.count)
-    facts = [
-        _("核查批次"),
-        round_.name,
-        _("核查范围"),
-        str(round_.scope),
-        _("随机种子"),
-        str(round_.seed),
-        _("抽取"),
-        size,
-    ]
-    sheet.append([_text(sheet, value) for value in facts])
-    headers = [
-        _("序号"),
-        _("责任主体"),
-        _("任务编号"),
-        _("问题"),
-        _("巡视巡察"),
-        _("核查人"),
-        _("核查结果"),
-        _("核查情况"),
-        _("佐证材料"),
-        _("核查时间"),
-    ]
-    header = []
-    for title in headers:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in export_rows(round_):
-        sheet.append([_text(sheet, value) for value in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _text(sheet, value):
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=value)
-    spreadsheet.text_cell(cell)  # text stays text: a finding starting with "=" is no formula
-    return cell
+    facts = [_("核查批次"), round_.name, _("核查范围"), str(round_.scope), _("随机种子"),
+             str(round_.seed), _("抽取"), size]  # fmt: skip
+    headers = [_("序号"), _("责任主体"), _("任务编号"), _("问题"), _("巡视巡察"), _("核查人"),
+               _("核查结果"), _("核查情况"), _("佐证材料"), _("核查时间")]  # fmt: skip
+    return spreadsheet.table_xlsx(_("反向核查"), headers, export_rows(round_), lead=facts)

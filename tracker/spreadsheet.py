@@ -19,14 +19,17 @@ The bounds come from ``settings.RECTIFY`` (``Limits.from_settings``).
 
 from __future__ import annotations
 
+import datetime
 import functools
 import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.parsers import expat
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 # A cell starting with one of these may be read as a formula by a spreadsheet (OWASP, "CSV
@@ -85,6 +88,46 @@ def text_cell(cell) -> None:
         cell.data_type = "s"
         if is_formula_like(cell.value):
             cell.quotePrefix = True
+
+
+def table_xlsx(
+    title: str,
+    headers: list,
+    rows: Iterable[list],
+    *,
+    lead: list | None = None,
+    formats: dict[int, str] | None = None,
+) -> bytes:
+    """A one-sheet workbook: an optional first line (``lead``: what the table is of), a bold
+    header row, then ``rows``; text cells are always text (never a formula), dates are dates,
+    and ``formats`` gives a number format by column index (0-based)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(str(title))
+    formats = formats or {}
+
+    def cell(value, column: int | None = None, bold: bool = False):
+        c = WriteOnlyCell(sheet, value=str(value) if isinstance(value, Promise) else value)
+        text_cell(c)
+        if bold:
+            c.font = Font(bold=True)
+        if isinstance(value, datetime.date):
+            c.number_format = "yyyy-mm-dd"
+        if column in formats:
+            c.number_format = formats[column]
+        return c
+
+    if lead:
+        sheet.append([cell(value) for value in lead])
+    sheet.append([cell(value, bold=True) for value in headers])
+    for row in rows:
+        sheet.append([cell(value, column) for column, value in enumerate(row)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 # --- in --------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ their scope (everyone else: 404). The figures and the formula are ``tracker.scor
 from __future__ import annotations
 
 import datetime
-import io
 from urllib.parse import urlencode
 
 from django import forms
@@ -139,55 +138,37 @@ def unit_scores(request: HttpRequest) -> HttpResponse:
 @login_required
 def unit_scores_export(request: HttpRequest) -> HttpResponse:
     """The ranked table as XLSX (formula-safe text cells, numbers typed)."""
-    from openpyxl import Workbook
-
     _scope, form, rows = _read(request)
     if rows is None:
         raise Http404("Invalid period.")
-    book = Workbook()
-    sheet = book.active
-    sheet.title = str(_("单位考核"))
     data = form.cleaned_data
-    sheet.append(
-        [_("考核期间:%(start)s 至 %(end)s") % {"start": data["start"], "end": data["end"]}]
-    )
-    sheet.append(
+    headers = [_("名次"), _("单位"), _("到期任务"), _("按期完成"), _("按期完成率"), _("逾期天数"),
+               _("销号退回"), _("申请延期"), _("核查未到位"), _("最高督办等级"), _("得分")]  # fmt: skip
+    table = [
         [
-            str(_("名次")),
-            str(_("单位")),
-            str(_("到期任务")),
-            str(_("按期完成")),
-            str(_("按期完成率")),
-            str(_("逾期天数")),
-            str(_("销号退回")),
-            str(_("申请延期")),
-            str(_("核查未到位")),
-            str(_("最高督办等级")),
-            str(_("得分")),
+            row.rank,
+            row.name,
+            row.due,
+            row.on_time,
+            None if row.on_time_rate is None else round(row.on_time_rate, 4),
+            row.days_overdue,
+            row.returned,
+            row.extensions,
+            row.rechecks_failed,
+            str(LadderRung(row.ladder_code).label) if row.ladder else "",
+            row.score,
         ]
+        for row in rows
+    ]
+    content = spreadsheet.table_xlsx(
+        _("单位考核"),
+        headers,
+        table,
+        lead=[_("考核期间:%(start)s 至 %(end)s") % {"start": data["start"], "end": data["end"]}],
+        formats={4: "0.0%"},
     )
-    for row in rows:
-        sheet.append(
-            [
-                row.rank,
-                row.name,
-                row.due,
-                row.on_time,
-                None if row.on_time_rate is None else round(row.on_time_rate, 4),
-                row.days_overdue,
-                row.returned,
-                row.extensions,
-                row.rechecks_failed,
-                str(LadderRung(row.ladder_code).label) if row.ladder else "",
-                row.score,
-            ]
-        )
-        spreadsheet.text_cell(sheet.cell(row=sheet.max_row, column=2))
-        sheet.cell(row=sheet.max_row, column=5).number_format = "0.0%"
-    out = io.BytesIO()
-    book.save(out)
     response = HttpResponse(
-        out.getvalue(),
+        content,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = (
