@@ -288,6 +288,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 _sweep_hour, _sweep_minute = env_time("REMINDER_SWEEP_TIME", "08:00")
 CELERY_BEAT_SCHEDULE = {
+    # The dashboard's figures are judged per day (tracker.figures): rolled just after midnight.
+    "nightly-dashboard-figures": {
+        "task": "tracker.tasks.roll_figures",
+        "schedule": crontab(hour=0, minute=1),
+    },
     "daily-reminder-sweep": {
         "task": "tracker.tasks.daily_sweep",
         "schedule": crontab(hour=_sweep_hour, minute=_sweep_minute),

@@ -24,6 +24,16 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: what an earlier test cached (a past day's
+    dashboard, the trend's past days) described rows its rolled-back transaction took away."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _site_language():
     """Every test starts in the site language: a request served in English leaves English
     active in its thread, and code called outside a request would otherwise speak it."""

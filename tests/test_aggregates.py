@@ -30,7 +30,15 @@ from tracker import actions, aggregates, selectors
 from tracker.actions.fields import NewTask
 from tracker.choices import ProblemKind, ScopeRole, TaskStatus, TaskType
 from tracker.filtersets import TaskFilterSet
-from tracker.models import Problem, ScopeAssignment, Task, TaskDayTally, TaskTally
+from tracker.models import (
+    FigureDay,
+    Problem,
+    ScopeAssignment,
+    Task,
+    TaskDayTally,
+    TaskTally,
+    local_today,
+)
 from tracker.permissions import access_for
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +115,18 @@ def _both(user, query: dict | None = None, day: D | None = None):
         day_tally=None if narrowed_day is None else scope & narrowed_day,
     )
     assert tally["source"] == "tallies"
+    figure_q = fs.figure_q()
+    if figure_q is not None:
+        # Today's figures (tracker.figures), where the filters can be said there: the same.
+        figured = selectors.dashboard(
+            tasks,
+            today,
+            tally=scope & narrowed,
+            day_tally=None if narrowed_day is None else scope & narrowed_day,
+            figure=scope & figure_q,
+        )
+        assert figured["source"] == ("figures" if today == local_today() else "tallies")
+        assert _figures(figured) == _figures(tally), (user.username, query)
     return tally, scan
 
 
@@ -195,6 +215,82 @@ def test_the_tallies_give_the_scans_figures_for_chosen_objects(world, carol):
             assert _figures(tally) == _figures(scan), query
 
 
+def test_todays_figures_answer_the_whole_install_an_organization_and_an_inspection(world, carol):
+    """The all-organizations dashboard and its organization, level and inspection choices read
+    today's figures (tracker.figures); an owner, a type, a status or a deadline rule reads the
+    tallies. Either way the figures are the scan's (``_both`` compares all three)."""
+    inspection, other = world["inspections"]
+    finance = world["units"][0]
+    access = access_for(carol)
+    with time_machine.travel(NOW, tick=False):
+        for query in (
+            {},
+            {"level": "provincial"},
+            {"organization": inspection.organization_id},
+            {"inspection": other.pk},
+            {"as_of": "2026-11-01"},
+        ):
+            data = QueryDict(mutable=True)
+            data.update(query)
+            fs = TaskFilterSet(data, queryset=access.tasks(), access=access, as_of_values=True)
+            assert fs.figure_q() is not None, query
+            tally, scan = _both(carol, query)
+            assert _figures(tally) == _figures(scan), query
+            assert selectors.dashboard_for(access, fs)["source"] == "figures", query
+        for query in ({"owner_unit": finance.pk}, {"task_type": "long_term"}, {"overdue": "true"}):
+            data = QueryDict(mutable=True)
+            data.update(query)
+            fs = TaskFilterSet(data, queryset=access.tasks(), access=access, as_of_values=True)
+            assert fs.figure_q() is None, query
+            assert selectors.dashboard_for(access, fs)["source"] == "tallies", query
+
+
+def test_the_first_read_of_a_new_day_judges_the_figures_for_it(world, carol):
+    """Figures judged on 1 November; five days later a change comes before anyone reads the
+    dashboard (it is judged for the day the figures hold, so they stay consistent), then the
+    first read rolls them: a task whose deadline (5 November) passed meanwhile is overdue."""
+    access = access_for(carol)
+
+    def read():
+        fs = TaskFilterSet(None, queryset=access.tasks(), access=access, as_of_values=True)
+        return selectors.dashboard_for(access, fs)
+
+    with time_machine.travel(NOW, tick=False):
+        before = read()
+    assert FigureDay.objects.get().day == D(2026, 11, 1)
+    later = NOW + datetime.timedelta(days=5)
+    with time_machine.travel(later, tick=False):
+        actions.change_report_due(world["tasks"][1], D(2026, 12, 30), SYSTEM)
+        assert aggregates.differences() == []  # as judged on 1 November
+        after = read()
+        _tally, scan = _both(carol)
+    assert FigureDay.objects.get().day == D(2026, 11, 6)
+    assert after["source"] == "figures"
+    assert _figures(after) == _figures(scan)
+    assert after["totals"]["overdue"] > before["totals"]["overdue"]  # 5 November has passed
+
+
+def test_a_changed_due_soon_window_judges_the_figures_again(world, carol, settings):
+    access = access_for(carol)
+    with time_machine.travel(NOW, tick=False):
+        fs = TaskFilterSet(None, queryset=access.tasks(), access=access, as_of_values=True)
+        selectors.dashboard_for(access, fs)
+        settings.RECTIFY = {**settings.RECTIFY, "LAMP_YELLOW_DAYS": 30}
+        data = selectors.dashboard_for(access, fs)
+        _tally, scan = _both(carol)
+    assert FigureDay.objects.get().yellow_days == 30
+    assert data["source"] == "figures" and _figures(data) == _figures(scan)
+
+
+def test_the_nightly_task_rolls_the_figures_once(world):
+    from tracker.tasks import roll_figures
+
+    with time_machine.travel(NOW, tick=False):
+        assert roll_figures() == {"day": "2026-11-01", "rolled": True}
+        assert roll_figures() == {"day": "2026-11-01", "rolled": False}
+        assert aggregates.differences() == []
+
+
 def test_filters_the_tallies_cannot_express_fall_back_to_the_scan(world, carol):
     finance = world["units"][0]
     with time_machine.travel(NOW, tick=False):
@@ -260,6 +356,7 @@ def test_the_dashboards_query_count_is_constant_in_the_number_of_tasks(client, w
             assert client.get(reverse("tracker:dashboard")).status_code == 200
         return len(ctx.captured_queries)
 
+    count()  # the day's first read judges today's figures (tracker.figures.roll)
     before = count()
     for n in range(12):
         unit = factories.make_unit(inspection.organization, f"新单位{n}")

@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from tracker import figures
 from tracker.choices import DONE_STATUSES, EventKind, TaskType
 
 # History kinds whose old/new values are statuses ('created' included: old value empty).
@@ -132,15 +133,24 @@ def category_id_of(problem) -> int | None:
 # --- upserts ---------------------------------------------------------------------------------
 
 
-def _upsert(table: str, columns: tuple[str, ...], sums: tuple[str, ...], rows: list[tuple]):
-    """One INSERT … ON CONFLICT (key) DO UPDATE adding ``sums``; ``rows`` sorted by key (their
-    first value), so concurrent writers take the row locks in the same order."""
+def _upsert(
+    table: str,
+    columns: tuple[str, ...],
+    sums: tuple[str, ...],
+    rows: list[tuple],
+    extra: str = "",
+):
+    """One INSERT … ON CONFLICT (key) DO UPDATE adding ``sums`` (and setting ``extra``, SQL);
+    ``rows`` sorted by key (their first value), so concurrent writers take the row locks in the
+    same order."""
     if not rows:
         return
     rows = sorted(rows, key=lambda r: r[0])
     cols = ("key", *columns, *sums)
     one = "(" + ", ".join(["%s"] * len(cols)) + ")"
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
+    updates = ", ".join(
+        [*(f"{c} = {table}.{c} + excluded.{c}" for c in sums), *filter(None, [extra])]
+    )
     sql = (
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608  (model tables)
         f"ON CONFLICT (key) DO UPDATE SET {updates}"
@@ -162,7 +172,9 @@ def _day_rows(day: datetime.date, deltas: dict[DayKey, list[int]]) -> list[tuple
 
 
 def _write(tally: dict[TallyKey, int], days: dict[DayKey, list[int]]) -> None:
-    # Always the task tallies first, then the day tallies: one lock order for every writer.
+    # Always the task tallies first, then the day tallies, then the day's figures: one lock
+    # order for every writer (and the figures' day is read after the tallies are written: see
+    # tracker.figures.roll).
     _upsert("tracker_tasktally", KEY_FIELDS, ("n",), _tally_rows(tally))
     _upsert(
         "tracker_taskdaytally",
@@ -170,6 +182,7 @@ def _write(tally: dict[TallyKey, int], days: dict[DayKey, list[int]]) -> None:
         ("created", "done"),
         _day_rows(today(), days),
     )
+    figures.apply(tally, _upsert)
 
 
 def today() -> datetime.date:
@@ -351,7 +364,18 @@ def rebuild(apps=None) -> dict[str, int]:
         ],
         batch_size=5000,
     )
+    if apps is None:  # not from a migration: today's figures and the cached trend follow
+        figures.roll(*figures.wanted(), force=True)
+        _bump_trend_generation()
     return {"tallies": len(tallies), "day_tallies": len(days)}
+
+
+def _bump_trend_generation() -> None:
+    from django.core.cache import cache
+
+    from tracker.selectors import TREND_GENERATION_KEY
+
+    transaction.on_commit(lambda: cache.set(TREND_GENERATION_KEY, timezone.now().timestamp()))
 
 
 def differences(apps=None) -> list[str]:
@@ -400,4 +424,6 @@ def differences(apps=None) -> list[str]:
         a, b = stored_days.get(text, (0, 0)), live_days.get(text, (0, 0))
         if a != b:
             out.append(f"TaskDayTally {text}: stored {a}, from history {b}")
+    if apps is None:
+        out.extend(figures.differences())
     return out

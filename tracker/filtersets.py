@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tracker.choices import EventKind, Level, ProblemKind, TaskStatus, TaskType
+from tracker.figures import TALLY_FIELDS
 from tracker.history_asof import scope_as_of
 from tracker.models import (
     Inspection,
@@ -29,7 +30,6 @@ from tracker.models import (
 from tracker.models.tasks import urgency_rank
 from tracker.rules import (
     FIELDS,
-    TaskFields,
     due_soon_q,
     no_deadline_q,
     overdue_q,
@@ -334,13 +334,26 @@ class TaskFilterSet(django_filters.FilterSet):
 
     # Filters that narrow the dashboard tallies (tracker.models.aggregates) exactly as they
     # narrow the tasks; any other filter with a value makes ``tally_q`` answer None.
-    TALLY_FIELDS = TaskFields(
-        status="status",
-        deadline="deadline",
-        task_type="task_type",
-        report_due="report_due_on",
-        owner="owner_unit_id",
-    )
+    TALLY_FIELDS = TALLY_FIELDS
+    # Those that narrow today's figures too (tracker.figures: per inspection and owner, per
+    # inspection and type, per inspection and category); an owner or a type reads the tallies.
+    FIGURE_FILTERS = frozenset({"level", "inspection", "organization"})
+
+    def figure_q(self) -> Q | None:
+        """The active filters as a Q over the figure tables (they all have an ``inspection``),
+        or None when one of them cannot be said there (the caller reads the tallies)."""
+        q = self.tally_q()
+        if q is None:
+            return None
+        data = self.form.cleaned_data if self.is_bound else {}
+        for name, value in data.items():
+            if name in ("sort", "as_of") or name in self.FIGURE_FILTERS:
+                continue
+            if name == "q":
+                value = (value or "").strip()
+            if value not in (None, "", [], ()):
+                return None
+        return q
 
     def tally_q(self, day: bool = False) -> Q | None:
         """The active filters as a Q over TaskTally (``day``: over TaskDayTally, which has no

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 from collections import defaultdict
 from types import SimpleNamespace
 
@@ -31,13 +32,23 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from tracker import figures
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
+from tracker.figures import (
+    DUE_SOON_WINDOWS,
+    GROUP_COUNTS,
+    TALLY_FIELDS,
+    tally_category_groups,
+    tally_groups,
+)
+from tracker.figures import _n as _n
 from tracker.history_asof import end_of, fields_of, scope_as_of
 from tracker.lamps import LAMP_ORDER, LampRules, lamp, lamp_aggregates
 from tracker.models import (
+    GroupFigure,
     Inspection,
     Problem,
     Task,
@@ -51,16 +62,10 @@ from tracker.models.history import STATUS_KINDS
 from tracker.rules import (
     FIELDS,
     TaskFields,
-    basic_late_q,
-    days_overdue,
     done_q,
     due_soon_q,
-    has_no_deadline,
-    is_basic_late,
     is_done,
-    is_due_soon,
     is_overdue,
-    is_report_due,
     no_contact_q,
     no_deadline_q,
     open_q,
@@ -169,7 +174,6 @@ def inspection_summaries(
 # status, deadline, owner, type and report date as they stood then.
 
 DASHBOARD_HISTORY_WEEKS = 26
-DUE_SOON_WINDOWS = (7, 30)
 
 
 def _days_overdue(today: datetime.date, f: TaskFields = FIELDS) -> Sum:
@@ -183,19 +187,6 @@ def _days(value: datetime.timedelta | int | None) -> int:
     if value is None:
         return 0
     return value.days if isinstance(value, datetime.timedelta) else int(value)
-
-
-GROUP_COUNTS = (
-    "total",
-    *(f"status_{s}" for s in TaskStatus.values),
-    "overdue",
-    "due_soon",
-    "basic_late",
-    "no_deadline",
-    "report_due",
-    *(f"due_{d}" for d in DUE_SOON_WINDOWS),
-    "days_overdue",
-)
 
 
 def scope_groups(
@@ -213,6 +204,7 @@ def scope_groups(
     aggregates = {f"status_{s}": Count("id", filter=Q(**{f.status: s})) for s in TaskStatus.values}
     aggregates.update(
         total=Count("id"),
+        done=Count("id", filter=done_q(f)),
         no_deadline=Count("id", filter=no_deadline_q(f)),
         report_due=Count("id", filter=report_due_q(today, f)),
         days_overdue=_days_overdue(today, f),
@@ -240,22 +232,7 @@ _JUDGED = ("status", "deadline", "task_type", "report_due")
 
 def _judge(row: dict, today: datetime.date, rules: LampRules, f: TaskFields) -> dict:
     """The GROUP_COUNTS of ``row["n"]`` tasks that share the values in ``row``."""
-    task = SimpleNamespace(**{getattr(f, name): row[getattr(f, name)] for name in _JUDGED})
-    n = row["n"]
-    overdue = is_overdue(task, today, f)
-    counts = {f"status_{s}": n if row[f.status] == s else 0 for s in TaskStatus.values}
-    counts.update(
-        total=n,
-        overdue=n * overdue,
-        due_soon=n * is_due_soon(task, today, rules.yellow_days, f),
-        basic_late=n * is_basic_late(task, today, f),
-        no_deadline=n * has_no_deadline(task, f),
-        report_due=n * is_report_due(task, today, f),
-        days_overdue=n * days_overdue(task, today, f),
-        oldest_deadline=row[f.deadline] if overdue else None,
-        **{f"due_{d}": n * is_due_soon(task, today, d, f) for d in DUE_SOON_WINDOWS},
-    )
-    return counts
+    return figures.judge(row, today, rules.yellow_days, f)
 
 
 def _judged_groups(
@@ -276,69 +253,33 @@ def _judged_groups(
     ]
 
 
-# --- the same figures from the tallies (tracker.models.aggregates) ---------------------------
+# --- the same figures from the tallies (tracker.models.aggregates, tracker.figures) ----------
 #
 # TaskTally holds one row per combination of (inspection, owner, category, type, status,
 # deadline, report date) with its task count ``n``, kept by tracker.actions in the same
-# transaction as each change. The rules' Q builders read its columns under these names, and
-# every Count("id", filter=q) of the scan becomes Sum("n", filter=q): the same figures, read
-# from a table whose size depends on the variety of the tasks, not on their number.
-TALLY_FIELDS = TaskFields(
-    status="status",
-    deadline="deadline",
-    task_type="task_type",
-    report_due="report_due_on",
-    owner="owner_unit_id",
-)
-
-
-def _n(q: Q | None = None) -> Coalesce:
-    return Coalesce(Sum("n", filter=q), 0)
-
-
-def tally_groups(tally: Q, today: datetime.date, rules: LampRules) -> list[dict]:
-    """``scope_groups`` from the tallies matching ``tally`` (a Q over TaskTally): two grouped
-    queries, the second only over the overdue rows (days overdue and the oldest deadline)."""
-    f = TALLY_FIELDS
-    aggregates = {f"status_{s}": _n(Q(status=s)) for s in TaskStatus.values}
-    aggregates.update(
-        total=_n(),
-        overdue=_n(overdue_q(today, f)),
-        due_soon=_n(due_soon_q(today, rules.yellow_days, f)),
-        basic_late=_n(basic_late_q(today, f)),
-        no_deadline=_n(no_deadline_q(f)),
-        report_due=_n(report_due_q(today, f)),
-        **{f"due_{d}": _n(due_soon_q(today, d, f)) for d in DUE_SOON_WINDOWS},
-    )
-    scope = TaskTally.objects.filter(tally).order_by()
-    group = ("owner_unit_id", "inspection_id", "task_type")
-    rows = {
-        tuple(r[g] for g in group): r | {"days_overdue": 0, "oldest_deadline": None}
-        for r in scope.values(*group).annotate(**aggregates)
-        if r["total"]
-    }
-    late = scope.filter(overdue_q(today, f)).values(*group, "deadline").annotate(n=_n())
-    for r in late:
-        row = rows.get(tuple(r[g] for g in group))
-        if row is None or not r["n"]:
-            continue
-        row["days_overdue"] += r["n"] * (today - r["deadline"]).days
-        if row["oldest_deadline"] is None or r["deadline"] < row["oldest_deadline"]:
-            row["oldest_deadline"] = r["deadline"]
-    return list(rows.values())
+# transaction as each change; tracker.figures judges it into today's figures per (inspection,
+# owner, type) and (inspection, category, type), kept alike. Every Count("id", filter=q) of the
+# scan becomes Sum("n", filter=q) over the tallies, or a plain Sum over the figures.
 
 
 def _fold(groups: list[dict], key: str | None) -> dict:
-    """Sum group rows by ``key`` (None: one total); the oldest overdue deadline is the minimum."""
+    """Sum group rows by ``key`` (None: one total); the oldest overdue deadline is the minimum.
+
+    Rows already one per key (today's figures are summed by the database) are taken as they
+    are; a row is copied only when a second one with its key comes (the rows are shared)."""
     folded: dict = {}
+    copied: set = set()
     for row in groups:
         k = row[key] if key else None
         target = folded.get(k)
         if target is None:
-            folded[k] = {f: row[f] for f in GROUP_COUNTS} | {
-                "oldest_deadline": row["oldest_deadline"]
-            }
+            folded[k] = row
             continue
+        if k not in copied:
+            target = folded[k] = {f: target[f] for f in GROUP_COUNTS} | {
+                "oldest_deadline": target["oldest_deadline"]
+            }
+            copied.add(k)
         for f in GROUP_COUNTS:
             target[f] += row[f]
         if row["oldest_deadline"] and (
@@ -349,7 +290,14 @@ def _fold(groups: list[dict], key: str | None) -> dict:
 
 
 def _done(row: dict) -> int:
-    return row[f"status_{TaskStatus.COMPLETED}"] + row[f"status_{TaskStatus.CLOSED}"]
+    return row["done"]
+
+
+def _among(qs: QuerySet, ids) -> QuerySet:
+    """``qs`` narrowed to ``ids`` by an IN list when it is short; a whole install's units or
+    inspections cost more to send as thousands of parameters than to read, so then the table
+    is read as is and the caller keeps what it needs."""
+    return qs.filter(pk__in=list(ids)) if len(ids) <= 300 else qs
 
 
 def dashboard_totals(
@@ -390,7 +338,11 @@ def unit_rows(
     """Per owner unit (责任主体): open, overdue, days overdue, due soon, light; red first."""
     groups = scope_groups(tasks, today, rules) if groups is None else groups
     folded = _fold(groups, "owner_unit_id")
-    names = dict(Unit.objects.filter(pk__in=list(folded)).values_list("pk", "name"))
+    names = {
+        pk: name
+        for pk, name in _among(Unit.objects.all(), folded).values_list("pk", "name")
+        if pk in folded
+    }
     rows = []
     for unit_id, r in folded.items():
         oldest = r["oldest_deadline"]
@@ -422,17 +374,24 @@ def inspection_rows(
     groups = scope_groups(tasks, today, rules) if groups is None else groups
     folded = _fold(groups, "inspection_id")
     rows = []
-    for inspection in Inspection.objects.filter(pk__in=list(folded)).select_related("organization"):
-        r = folded[inspection.pk]
-        declared = inspection.declared.get("problems") if inspection.declared else None
+    fields = ("pk", "organization__name", "round_name", "group", "declared")
+    for inspection in figures.raw_values(_among(Inspection.objects.all(), folded).values(*fields)):
+        r = folded.get(inspection["pk"])
+        if r is None:
+            continue
+        declared = inspection["declared"] or {}
+        if isinstance(declared, str):  # SQLite's JSON, read raw
+            declared = json.loads(declared)
+        declared = declared.get("problems")
         done = _done(r)
+        org, round_name, group = (inspection[k] for k in fields[1:4])
         rows.append(
             {
-                "id": inspection.pk,
-                "name": str(inspection),
-                "organization": inspection.organization.name,
-                "round": inspection.round_name,
-                "group": inspection.group,
+                "id": inspection["pk"],
+                "name": Inspection.label(org, round_name, group),
+                "organization": org,
+                "round": round_name,
+                "group": group,
                 "total": r["total"],
                 "done": done,
                 "overdue": r["overdue"],
@@ -482,18 +441,6 @@ def category_groups(
     return grouped
 
 
-def tally_category_groups(tally: Q, today: datetime.date) -> list[dict]:
-    """``category_groups`` from the tallies matching ``tally``."""
-    f = TALLY_FIELDS
-    rows = (
-        TaskTally.objects.filter(tally)
-        .order_by()
-        .values("category_id")
-        .annotate(total=_n(), done=_n(done_q(f)), overdue=_n(overdue_q(today, f)))
-    )
-    return [r for r in rows if r["total"]]
-
-
 def category_rows(
     tasks: QuerySet[Task] | None,
     today: datetime.date,
@@ -504,26 +451,29 @@ def category_rows(
     stored on the task when it is created (``Task.category``), compared across inspections by
     its wording (read live: a renamed category shows at once)."""
     grouped = category_groups(tasks, today, f) if grouped is None else grouped
-    titles = dict(
-        Problem.objects.filter(
-            pk__in=[r["category_id"] for r in grouped if r["category_id"]]
-        ).values_list("pk", "title")
-    )
+    if all("title" in r for r in grouped):  # joined by the query (today's figures, tallies)
+        titles = {r["category_id"]: r["title"] for r in grouped}
+    else:  # a past day's cached counts: the titles read now
+        titles = dict(
+            Problem.objects.filter(
+                pk__in=[r["category_id"] for r in grouped if r["category_id"]]
+            ).values_list("pk", "title")
+        )
     # Categories are per inspection; offices compare them by their wording across inspections.
     by_title: dict[str, dict] = {}
     for r in grouped:
         key = r["category_id"]
-        title = titles.get(key, "") if key else ""
+        title = (titles.get(key) or "") if key else ""
         entry = by_title.setdefault(
-            title, {"title": title, "ids": [], "total": 0, "done": 0, "overdue": 0}
+            title, {"title": title, "ids": set(), "total": 0, "done": 0, "overdue": 0}
         )
-        if key is not None and key not in entry["ids"]:
-            entry["ids"].append(key)
+        if key is not None:
+            entry["ids"].add(key)
         for field in ("total", "done", "overdue"):
             entry[field] += r[field]
     rows = sorted(by_title.values(), key=lambda r: (-r["total"], r["title"]))
     for row in rows:
-        row["ids"].sort()
+        row["ids"] = sorted(row["ids"])
         row["completion_rate"] = completion_rate(row["done"], row["total"])
     return rows
 
@@ -570,12 +520,7 @@ def completion_history(
     ``tasks``: every status event moves the done count by done(new) − done(old), a 'created'
     event adds a task (the scan path, for scopes the day tallies cannot express)."""
     if day_tally is not None:
-        per_day = (
-            TaskDayTally.objects.filter(day_tally, day__lte=as_of)
-            .order_by()
-            .values("day")
-            .annotate(created=Sum("created"), done=Sum("done"))
-        )
+        per_day = _day_tally_per_day(day_tally, as_of)
     else:
         per_day = _history_per_day(tasks, as_of)
     week_ends = [as_of - datetime.timedelta(weeks=weeks - 1 - k) for k in range(weeks)]
@@ -606,6 +551,31 @@ def completion_history(
     return rows
 
 
+TREND_GENERATION_KEY = "rectify:trend-generation"
+
+
+def _day_tally_per_day(day_tally: Q, as_of: datetime.date) -> list[dict]:
+    """Per day up to ``as_of``: the day tallies matching ``day_tally`` summed.
+
+    Every change writes the row of the day it happens on, so the days before today no longer
+    change: their sums are cached per scope and day (until ``aggregates.rebuild`` bumps
+    ``TREND_GENERATION_KEY``, or DASHBOARD_CACHE_SECONDS pass, which also covers a change
+    committed just after midnight), and only today's rows are read on each request."""
+    rows = TaskDayTally.objects.filter(day_tally).order_by().values("day")
+    sums = {"created": Sum("created"), "done": Sum("done")}
+    today = local_today()
+    if as_of < today:
+        return list(rows.filter(day__lte=as_of).annotate(**sums))
+    sql, params = rows.query.sql_with_params()
+    raw = repr((sql, params, today, cache.get(TREND_GENERATION_KEY, 0)))
+    key = "rectify:trend:" + hashlib.sha256(raw.encode()).hexdigest()
+    past = cache.get(key)
+    if past is None:
+        past = list(rows.filter(day__lt=today).annotate(**sums))
+        cache.set(key, past, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
+    return [*past, *rows.filter(day__gte=today, day__lte=as_of).annotate(**sums)]
+
+
 def _history_per_day(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet:
     """Per day in Asia/Shanghai up to ``as_of``: tasks created and the change of the done
     count, replayed from the history of ``tasks`` (one scan)."""
@@ -631,13 +601,26 @@ def _history_per_day(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet:
 
 
 def uncontactable_owner_rows(
-    tasks: QuerySet[Task] | None, limit: int = 50, tally: Q | None = None
+    tasks: QuerySet[Task] | None,
+    limit: int = 50,
+    tally: Q | None = None,
+    figure: Q | None = None,
 ) -> list[dict]:
     """Owners of open tasks in ``tasks`` (a dashboard scope) nobody can be emailed at
     (``rules.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
     tasks first. Who can be emailed is a fact of now, so this reads today's owners and statuses
-    whatever the as-of day; with ``tally`` (a Q over TaskTally) from the tallies."""
-    if tally is not None:
+    whatever the as-of day; with ``figure`` (a Q over the figure tables) from today's figures, with
+    ``tally`` (a Q over TaskTally) from the tallies."""
+    if figure is not None and figures.ready(local_today()):
+        rows = (
+            GroupFigure.objects.filter(figure, no_contact_q("owner_unit"))
+            .order_by()
+            .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
+            .annotate(open_tasks=Sum(F("total") - F("done")))
+            .filter(open_tasks__gt=0)
+            .order_by("-open_tasks", "owner_unit__name")[:limit]
+        )
+    elif tally is not None:
         rows = (
             TaskTally.objects.filter(tally)
             .filter(open_q(TALLY_FIELDS), no_contact_q("owner_unit"))
@@ -667,6 +650,21 @@ def uncontactable_owner_rows(
     ]
 
 
+def uncontactable_among(units: list[dict], limit: int = 50) -> list[dict]:
+    """``uncontactable_owner_rows`` from today's unit rows (``unit_rows``): the units with open
+    tasks that nobody can be emailed at, one query over the units."""
+    open_tasks = {u["id"]: u["open"] for u in units if u["open"]}
+    rows = [
+        {"id": pk, "name": name, "organization": org, "open_tasks": open_tasks[pk]}
+        for pk, name, org in _among(Unit.objects.filter(no_contact_q()), open_tasks).values_list(
+            "pk", "name", "organization__name"
+        )
+        if pk in open_tasks
+    ]
+    rows.sort(key=lambda r: (-r["open_tasks"], r["name"]))
+    return rows[:limit]
+
+
 def dashboard_key(
     tasks: QuerySet[Task], today: datetime.date, rules: LampRules | None = None
 ) -> str:
@@ -690,17 +688,21 @@ def dashboard(
     *,
     tally: Q | None = None,
     day_tally: Q | None = None,
+    figure: Q | None = None,
     use_cache: bool = True,
     key: str | None = None,
 ) -> dict:
     """Everything the dashboard shows for a scope.
 
-    ``tally`` (a Q over TaskTally: ``Access.tally_q() & TaskFilterSet.tally_q()``) reads the
-    figures of today (or a later day) from the tallies the actions keep, a handful of grouped
-    queries whatever the number of tasks; ``day_tally`` (the same over TaskDayTally, when the
-    filters allow) the completion trend. Without them (unit members' scopes, filters the
-    tallies cannot express) ``tasks`` is scanned. Either way nothing of today is cached, so a
-    change shows at once.
+    ``figure`` (a Q over the figure tables: the scope and the filters that can be said there)
+    reads today's figures (``tracker.figures``): a few grouped queries over rows per
+    (inspection, owner), (inspection, type) and (inspection, category), whatever the number of
+    tasks. ``tally``
+    (a Q over TaskTally: ``Access.tally_q() & TaskFilterSet.tally_q()``) reads them from the
+    tallies for the other filters (a status, a category, a deadline rule) and for a later day;
+    ``day_tally`` (the same over TaskDayTally, when the filters allow) the completion trend.
+    Without them (unit members' scopes, filters the tallies cannot express) ``tasks`` is scanned.
+    Either way nothing of today is cached, so a change shows at once.
 
     A past ``today`` shows the scope as it stood at the end of that day (``scope_as_of``):
     totals, lights, unit, inspection, category and type rows; the uncontactable units are a
@@ -708,22 +710,38 @@ def dashboard(
     """
     today = today or local_today()
     rules = LampRules.from_settings()
-    now_tally = tally  # who can be emailed is a fact of now, whatever the day
+    now_tally, now_figure = tally, figure  # who can be emailed is a fact of now
     if tally is not None and today < local_today():
         tally = None  # a past day is rebuilt from history, which the tallies do not hold
 
     def counts() -> dict:
-        if tally is not None:
+        history = completion_history(tasks, today, day_tally=day_tally)
+        if tally is not None and figure is not None and figures.ready(today):
             return {
-                "groups": tally_groups(tally, today, rules),
-                "categories": tally_category_groups(tally, today),
-                "history": completion_history(tasks, today, day_tally=day_tally),
+                "groups": {
+                    "owner_unit": figures.figure_rows(
+                        figures.GROUPS, figure, "owner_unit_id", today
+                    ),
+                    "inspection": figures.figure_rows(
+                        figures.TYPES, figure, "inspection_id", today
+                    ),
+                    "task_type": figures.figure_rows(figures.TYPES, figure, "task_type", today),
+                },
+                "categories": figures.figure_category_groups(figure),
+                "history": history,
+                "figures": True,
             }
-        scope, f = scope_as_of(tasks, today)
+        if tally is not None:
+            groups = tally_groups(tally, today, rules)
+            categories = tally_category_groups(tally, today)
+        else:
+            scope, f = scope_as_of(tasks, today)
+            groups = scope_groups(scope, today, rules, f)
+            categories = category_groups(scope, today, f)
         return {
-            "groups": scope_groups(scope, today, rules, f),
-            "categories": category_groups(scope, today, f),
-            "history": completion_history(tasks, today, day_tally=day_tally),
+            "groups": dict.fromkeys(("owner_unit", "inspection", "task_type"), groups),
+            "categories": categories,
+            "history": history,
         }
 
     if use_cache and tally is None and today < local_today():
@@ -735,17 +753,22 @@ def dashboard(
     else:
         data = counts()
     groups = data["groups"]
+    units = unit_rows(None, today, rules, groups["owner_unit"])
+    if data.get("figures"):  # today's unit rows are now's: who nobody can email, among them
+        no_contact = uncontactable_among(units)
+    else:
+        no_contact = uncontactable_owner_rows(tasks, tally=now_tally, figure=now_figure)
     return {
         "as_of": today,
-        "totals": dashboard_totals(None, today, rules, groups),
-        "units": unit_rows(None, today, rules, groups),
-        "inspections": inspection_rows(None, today, rules, groups),
+        "totals": dashboard_totals(None, today, rules, groups["task_type"]),
+        "units": units,
+        "inspections": inspection_rows(None, today, rules, groups["inspection"]),
         "categories": category_rows(None, today, grouped=data["categories"]),
-        "types": type_rows(None, today, rules, groups),
+        "types": type_rows(None, today, rules, groups["task_type"]),
         "history": data["history"],
-        "no_contact": uncontactable_owner_rows(tasks, tally=now_tally),
+        "no_contact": no_contact,
         "rules": rules,
-        "source": "tallies" if tally is not None else "scan",
+        "source": "figures" if data.get("figures") else "tallies" if tally is not None else "scan",
     }
 
 
@@ -754,16 +777,25 @@ def dashboard_for(access, filterset) -> dict:
     ``TaskFilterSet`` (built with ``as_of_values=True`` over ``access.tasks()``): the page and
     the API read the same figures the same way.
 
-    Supervisors', observers' and administrators' scopes with the usual filters read the tallies
-    the actions keep (a few grouped queries at any volume); others scan their tasks."""
+    Supervisors', observers' and administrators' scopes with the usual filters read today's
+    figures or the tallies the actions keep (a few grouped queries at any volume); others scan
+    their tasks."""
     scope = access.tally_q()
-    tally = day_tally = None
+    tally = day_tally = figure = None
     if scope is not None:
         narrowed = filterset.tally_q()
         tally = None if narrowed is None else scope & narrowed
         narrowed = filterset.tally_q(day=True)
         day_tally = None if narrowed is None else scope & narrowed
-    return dashboard(filterset.qs, filterset.today(), tally=tally, day_tally=day_tally)
+        narrowed = filterset.figure_q()
+        figure = None if narrowed is None else scope & narrowed
+    return dashboard(
+        filterset.qs,
+        filterset.today(),
+        tally=tally,
+        day_tally=day_tally,
+        figure=figure,
+    )
 
 
 # --- 屡巡屡犯 (recurring problems) ----------------------------------------------------------------

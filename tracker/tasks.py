@@ -1,4 +1,4 @@
-"""Celery tasks for reminders. They take ids and ISO dates, never model instances, and every one
+"""Celery tasks for reminders (and the nightly roll of the dashboard's figures). They take ids and ISO dates, never model instances, and every one
 of them is safe to run twice or at the same time as itself (claims, unique rows).
 
 ``acks_late`` and ``task_reject_on_worker_lost`` are set globally (settings): a task whose worker
@@ -53,6 +53,16 @@ def _queue_held_back(day: datetime.date) -> None:
     countdown = math.ceil((when - timezone.now()).total_seconds())
     if 0 < countdown <= 3600:
         send_channel_messages.apply_async(args=[None, day.isoformat()], countdown=countdown)
+
+
+@shared_task(name="tracker.tasks.roll_figures")
+def roll_figures() -> dict:
+    """Judge the dashboard's figures for the new day (``tracker.figures.roll``) just after
+    midnight, so no reader pays for it; safe to run twice (a second run finds them rolled)."""
+    from tracker import figures
+
+    day, yellow_days = figures.wanted()
+    return {"day": day.isoformat(), "rolled": figures.roll(day, yellow_days)}
 
 
 @shared_task(name="tracker.tasks.daily_sweep")

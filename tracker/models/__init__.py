@@ -1,7 +1,14 @@
 """The data model, one module per part of the flow: orgs → inspections/notices → problems/tasks
 → history."""
 
-from tracker.models.aggregates import TaskDayTally, TaskTally
+from tracker.models.aggregates import (
+    CategoryFigure,
+    FigureDay,
+    GroupFigure,
+    TaskDayTally,
+    TaskTally,
+    TypeFigure,
+)
 from tracker.models.history import HistoryIsAppendOnly, InspectionEvent, TaskEvent
 from tracker.models.inspections import Inspection, NoticeReport, SourceNotice
 from tracker.models.ladder import (
@@ -44,5 +51,6 @@ __all__ = [
 __all__ += ["CloseoutRequest", "CloseoutReview", "Evidence", "ExtensionRequest"]
 __all__ += ["ChannelDelivery", "ReminderChannel", "ReminderDigest", "ReminderLog", "ReminderSweep"]
 __all__ += ["TaskDayTally", "TaskTally", "Notification"]
+__all__ += ["CategoryFigure", "FigureDay", "GroupFigure", "TypeFigure"]
 __all__ += ["DocumentCounter", "DocumentState", "LadderDelivery", "SupervisionDocument"]
 __all__ += ["RecheckItem", "RecheckRound", "RepeatLink"]

@@ -44,7 +44,10 @@ class TaskTally(models.Model):
 
     class Meta:
         verbose_name = "task tally"
-        indexes = [models.Index(fields=["inspection", "owner_unit"])]
+        indexes = [
+            models.Index(fields=["inspection", "owner_unit"]),
+            models.Index(fields=["owner_unit"], name="tracker_tally_owner"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.n}"
@@ -67,7 +70,109 @@ class TaskDayTally(models.Model):
 
     class Meta:
         verbose_name = "task day tally"
-        indexes = [models.Index(fields=["inspection", "day"])]
+        indexes = [
+            models.Index(fields=["inspection", "day"]),
+            models.Index(fields=["day"], name="tracker_daytally_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}: +{self.created} done {self.done}"
+
+
+# --- the dashboard's figures for one day -----------------------------------------------------
+#
+# TaskTally keeps the dates a rule reads, so at a million tasks it holds ~430,000 rows and the
+# all-organizations dashboard would sum them all. Its figures of *one day* are far smaller: per
+# (inspection, owner) what a unit's row and light need (GroupFigure), per (inspection, type) the
+# tasks by status and the day's overdue, due soon, … (TypeFigure: the totals, the type and the
+# inspection rows), per (inspection, category) total, done and overdue (CategoryFigure).
+# ``tracker.figures`` keeps them with every change, in the same transaction, for the day
+# ``FigureDay`` names, and rolls them to a new day (recomputed from TaskTally) on the first read
+# of that day or when the lamp rules they were judged by changed.
+
+
+class FigureDay(models.Model):
+    """The day (and due-soon window) the figures were judged for: one row, absent until the
+    first roll."""
+
+    day = models.DateField()
+    yellow_days = models.IntegerField()
+
+    class Meta:
+        verbose_name = "figure day"
+
+    def __str__(self) -> str:
+        return f"{self.day} (yellow {self.yellow_days})"
+
+
+class GroupFigure(models.Model):
+    """One (inspection, owner) as judged on FigureDay.day; ``overdue_days`` is the sum of the
+    overdue tasks' deadlines as day numbers (``date.toordinal``), so their days overdue are
+    ``overdue × day − overdue_days``; the oldest overdue deadline is recomputed from TaskTally
+    when an overdue task leaves."""
+
+    key = models.CharField(max_length=80, unique=True)
+    inspection = _ref("tracker.Inspection")
+    owner_unit = _ref("tracker.Unit")
+    total = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    due_soon = models.IntegerField(default=0)
+    basic_late = models.IntegerField(default=0)
+    overdue_days = models.BigIntegerField(default=0)
+    oldest_deadline = models.DateField(null=True)
+
+    class Meta:
+        verbose_name = "group figure"
+        indexes = [models.Index(fields=["inspection", "owner_unit"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TypeFigure(models.Model):
+    """One (inspection, type) as judged on FigureDay.day: tasks by status and the day's
+    figures (``tracker.selectors.GROUP_COUNTS`` but days overdue)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    inspection = _ref("tracker.Inspection")
+    task_type = models.CharField(max_length=16)
+    total = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+    status_not_started = models.IntegerField(default=0)
+    status_in_progress = models.IntegerField(default=0)
+    status_basically_completed = models.IntegerField(default=0)
+    status_completed = models.IntegerField(default=0)
+    status_closed = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    due_soon = models.IntegerField(default=0)
+    basic_late = models.IntegerField(default=0)
+    no_deadline = models.IntegerField(default=0)
+    report_due = models.IntegerField(default=0)
+    due_7 = models.IntegerField(default=0)
+    due_30 = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "type figure"
+        indexes = [models.Index(fields=["inspection", "task_type"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CategoryFigure(models.Model):
+    """One (inspection, category) as judged on FigureDay.day: total, done, overdue."""
+
+    key = models.CharField(max_length=80, unique=True)
+    inspection = _ref("tracker.Inspection")
+    category = _ref("tracker.Problem", null=True)
+    total = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "category figure"
+        indexes = [models.Index(fields=["inspection", "category"])]
+
+    def __str__(self) -> str:
+        return self.key

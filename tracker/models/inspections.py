@@ -90,8 +90,12 @@ class Inspection(models.Model):
         indexes = [models.Index(fields=["organization", "feedback_date"])]
 
     def __str__(self) -> str:
-        parts = [self.organization.name, self.round_name or self.group]
-        return " · ".join(p for p in parts if p)
+        return self.label(self.organization.name, self.round_name, self.group)
+
+    @staticmethod
+    def label(organization: str, round_name: str, group: str) -> str:
+        """How an inspection is named: its organization and round (or group)."""
+        return " · ".join(p for p in (organization, round_name or group) if p)
 
     @property
     def deadline(self) -> datetime.date | None:

@@ -13,11 +13,14 @@ differ from the list it links to.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from tracker import selectors, supervision
@@ -38,17 +41,28 @@ class Drill:
     """Builds task-list (or export) URLs: the dashboard's scope plus the figure's own filter."""
 
     def __init__(self, base: QueryDict, url: str):
-        self.base = base.copy()
-        for name in PAGE_PARAMS:
-            self.base.pop(name, None)
+        # The scope's parameters in their order (a dashboard draws hundreds of links: each is
+        # encoded from these lists, never from a copied QueryDict).
+        self.base = [(k, v) for k, v in base.lists() if k not in PAGE_PARAMS]
+        self.names = {k for k, _v in self.base}
+        self.prefix = urlencode([(k, v) for k, values in self.base for v in values])
         self.url = url
 
     def __call__(self, **params) -> str:
-        query = self.base.copy()
-        for name, value in params.items():
-            query.setlist(name, [str(v) for v in value] if isinstance(value, list) else [value])
-        encoded = query.urlencode()
+        given = {
+            name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            for name, value in params.items()
+        }
+        if self.names.isdisjoint(given):  # the usual case: the scope, then the figure's filter
+            encoded = "&".join(filter(None, [self.prefix, urlencode(_pairs(given.items()))]))
+        else:
+            pairs = [(name, given.pop(name, values)) for name, values in self.base]
+            encoded = urlencode(_pairs([*pairs, *given.items()]))
         return f"{self.url}?{encoded}" if encoded else self.url
+
+
+def _pairs(lists) -> list[tuple[str, str]]:
+    return [(name, v) for name, values in lists for v in values]
 
 
 def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
@@ -208,6 +222,12 @@ def _scope_choices(access: Access, request: HttpRequest) -> dict:
     return {
         "levels": Level.choices,
         "organizations": organizations,
+        # Every organization of a whole install: written here, not by 200 template loops.
+        "organization_options": format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((pk, " selected" if chosen == str(pk) else "", name) for pk, name in organizations),
+        ),
         "org_inspections": org_inspections,
         "org_units": org_units,
         "chosen": {
