@@ -172,6 +172,53 @@ def test_every_change_view_for_every_role(client, people, inspection, finance, e
         assert after == before  # refused: nothing written
 
 
+# Each field of the task page's progress form (进展更新), one at a time: the same rule for all
+# (tracker.permissions.ACTION_RULES["update_progress"]), one event per field when allowed.
+PROGRESS_FIELDS = {
+    "note": lambda task: {"note": "推进中"},
+    "status": lambda task: {"status": TaskStatus.BASICALLY_COMPLETED},
+    "tick": lambda task: {"measures": [task.measures.order_by("order")[0].pk]},
+    "not_applicable": lambda task: {f"na_{task.measures.order_by('order')[0].pk}": "上级统一制定"},
+    "evidence": lambda task: {"files": [upload("现场照片.pdf", PDF_BYTES)]},
+}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("field", list(PROGRESS_FIELDS))
+def test_every_field_of_the_progress_form_for_every_role(
+    client, people, inspection, finance, field, persona
+):
+    from tracker.models import Evidence, Measure
+
+    task = fresh_task(inspection, finance)
+
+    def state():
+        task.refresh_from_db()
+        return (
+            task.version,
+            task.status,
+            task.progress,
+            task.events.count(),
+            list(Measure.objects.filter(task=task).order_by("pk").values()),
+            Evidence.objects.filter(task=task).count(),
+        )
+
+    before = state()
+    client.force_login(people[persona])
+    response = client.post(
+        reverse("tracker:task_progress", args=[task.pk]),
+        {"version": task.version, **PROGRESS_FIELDS[field](task)},
+    )
+    assert response.status_code == EDIT[persona], response.content.decode()[:500]
+    after = state()
+    if EDIT[persona] == 302:
+        assert after != before
+        assert after[3] == before[3] + 1  # one event for the one field
+        assert task.events.latest("id").actor == people[persona]
+    else:
+        assert after == before
+
+
 @pytest.mark.parametrize("endpoint", list(POSTS))
 def test_anonymous_posts_are_sent_to_login_and_change_nothing(
     client, inspection, finance, endpoint

@@ -155,6 +155,69 @@ def test_a_reopened_task_shows_its_reopening_not_closed(client, finance_task, al
     assert ">已销号<" not in page
 
 
+def test_an_administrators_correction_to_closed_waits_for_a_pending_close_out(
+    finance_task, alice, bob, admin_user
+):
+    """A correction to 已销号 while a close-out is under review would leave a decision pending
+    on a closed task (a later 退回 would put it back to 整改中): it is refused instead, and no
+    close-out decision changes a closed task."""
+    factories.ready_for_closeout(finance_task)
+    closeout = request(finance_task, alice)
+    finance_task.refresh_from_db()
+    before = (finance_task.status, finance_task.version, finance_task.events.count())
+    with pytest.raises(actions.ActionError, match="待审核的销号申请"):
+        actions.admin_set_status(finance_task, TaskStatus.CLOSED, act(admin_user), reason="更正")
+    finance_task.refresh_from_db()
+    assert (finance_task.status, finance_task.version, finance_task.events.count()) == before
+    # Once the request is decided (returned here), the correction goes through.
+    actions.return_closeout(finance_task, act(bob), reason="材料不足")
+    actions.admin_set_status(finance_task, TaskStatus.CLOSED, act(admin_user), reason="更正")
+    closeout.refresh_from_db()
+    assert closeout.status == CloseoutStatus.RETURNED
+
+
+@pytest.mark.parametrize("decision", ["lead_review", "approve", "return"])
+def test_no_close_out_decision_changes_a_closed_task(finance_task, alice, bob, carol, decision):
+    from tracker.models import Task
+
+    factories.ready_for_closeout(finance_task)
+    request(finance_task, alice)
+    if decision == "approve":
+        actions.lead_review_closeout(finance_task, act(bob))
+    # A task closed while its request stayed pending (data written before this rule, or a
+    # maintenance script): the request is still there, the task is 已销号.
+    Task.objects.filter(pk=finance_task.pk).update(status=TaskStatus.CLOSED)
+    finance_task.refresh_from_db()
+    before = (finance_task.status, finance_task.version, finance_task.events.count())
+    call = {
+        "lead_review": lambda: actions.lead_review_closeout(finance_task, act(bob)),
+        "approve": lambda: actions.approve_closeout(finance_task, act(carol)),
+        "return": lambda: actions.return_closeout(finance_task, act(carol), reason="退回"),
+    }[decision]
+    with pytest.raises(actions.ActionError, match="已销号"):
+        call()
+    finance_task.refresh_from_db()
+    assert (finance_task.status, finance_task.version, finance_task.events.count()) == before
+
+
+def test_an_administrators_correction_out_of_closed_shows_no_closed_close_out(
+    client, finance_task, alice, bob, carol, admin_user
+):
+    factories.ready_for_closeout(finance_task)
+    closeout = request(finance_task, alice)
+    actions.lead_review_closeout(finance_task, act(bob))
+    actions.approve_closeout(finance_task, act(carol))
+    actions.admin_set_status(
+        finance_task, TaskStatus.IN_PROGRESS, act(admin_user), reason="核实后发现未整改到位"
+    )
+    closeout.refresh_from_db()
+    assert closeout.status == CloseoutStatus.REOPENED
+    client.force_login(alice)
+    page = client.get(reverse("tracker:task_detail", args=[finance_task.pk])).content.decode()
+    assert "已销号后重新打开" in page
+    assert ">已销号<" not in page
+
+
 # --- separation of duties ------------------------------------------------------------------------
 
 

@@ -316,6 +316,38 @@ def test_each_person_gets_one_digest_a_day_grouping_all_their_tasks_by_tier(
 
 
 @pytest.mark.django_db
+def test_a_long_term_task_past_its_old_deadline_is_never_called_overdue(
+    inspection, finance, alice, smtp, settings
+):
+    # Given a task that became 长期坚持 after its deadline passed (the column keeps the date),
+    # with its progress report due today
+    from tracker import actions
+
+    task = task_due(inspection, finance, TODAY - days(5))
+    actions.change_type(task, TaskType.LONG_TERM, factories.SYSTEM)
+    Task.objects.filter(pk=task.pk).update(report_due_on=TODAY)
+    # When the day's sweep runs
+    with at(TODAY):
+        reminders.sweep()
+    # Then the email reminds of the report, and nowhere says the task is overdue (tracker.rules:
+    # 长期坚持 is never overdue)
+    (received,) = smtp.handler.to("alice@example.org")
+    text, html = received.part("text/plain"), received.part("text/html")
+    assert "待报进展" in received.subject
+    assert "已逾期" not in text and "已逾期" not in html
+    assert "报告日期:" + TODAY.isoformat() in text
+    # and so does a group channel's message, with the same words
+    from tracker.reminders.channels import text as channel_text
+    from tracker.reminders.content import load_unit_items
+
+    message = channel_text.daily(
+        TODAY, load_unit_items(finance.pk, TODAY), "https://x/tasks/{id}/", audience={}
+    )
+    assert "已逾期" not in message.text
+    assert TODAY.isoformat() in message.text
+
+
+@pytest.mark.django_db
 def test_with_working_days_the_email_counts_the_days_left_in_working_days(
     inspection, finance, alice, smtp, rectify
 ):

@@ -539,3 +539,125 @@ def test_those_who_change_nothing_cannot_upload_a_ledger(client, people, persona
 
     client.force_login(people[persona])
     assert client.get(reverse("tracker:ledger_upload")).status_code == 404
+
+
+# --- the admin change form and its measure inline ----------------------------------------------
+#
+# Every editable field of a task's change form and every kind of measure row, posted by every
+# persona given staff status and the admin's task and measure permissions (so that only
+# tracker.permissions decides): allowed → saved (302) with one event naming the persona, source
+# 管理后台; refused → the form again with the refusal (200), or "does not exist" for those who
+# cannot see the task (302 to the admin index), and in both cases nothing changed.
+
+
+def _admin_field(name: str, value):
+    def change(data, ctx):
+        data[name] = [str(v(ctx) if callable(v) else v) for v in value]
+
+    return change
+
+
+def _admin_measure(**values):
+    def change(data, ctx):
+        from tests.test_admin_history import _measure_rows
+
+        row = _measure_rows(data)[str(_first_measure(ctx["task"]).pk)]
+        for key, value in values.items():
+            data[f"{row}-{key}"] = [value]
+
+    return change
+
+
+def _admin_new_measure(data, ctx):
+    n = int(data["measures-TOTAL_FORMS"][0])
+    data["measures-TOTAL_FORMS"] = [str(n + 1)]
+    data.update(
+        {
+            f"measures-{n}-task": [str(ctx["task"].pk)],
+            f"measures-{n}-id": [""],
+            f"measures-{n}-order": ["0"],
+            f"measures-{n}-text": ["三是加强督查"],
+            f"measures-{n}-na_reason": [""],
+        }
+    )
+
+
+def _admin_status(data, ctx):
+    data["status"] = [TaskStatus.COMPLETED]
+    data["change_reason"] = ["核实后更正"]
+
+
+# form change: (the action it is, how the form data changes)
+ADMIN_CHANGES = {
+    "owner_unit": ("change_owner", _admin_field("owner_unit", [lambda c: c["planning"].pk])),
+    "lead_unit": ("change_lead_unit", _admin_field("lead_unit", [lambda c: c["planning"].pk])),
+    "responsible_units": (
+        "change_responsible_units",
+        _admin_field("responsible_units", [lambda c: c["planning"].pk]),
+    ),
+    "lead_leader_name": ("change_lead_leader", _admin_field("lead_leader_name", ["王某某"])),
+    "lead_leader": ("change_lead_leader", _admin_field("lead_leader", [lambda c: c["bob"].pk])),
+    "task_type": ("change_type", _admin_field("task_type", [TaskType.IMMEDIATE])),
+    "status": ("admin_set_status", _admin_status),
+    "deadline": ("change_deadline", _admin_field("deadline", ["2031-12-31"])),
+    "report_due_on": ("change_report_due", _admin_field("report_due_on", ["2027-03-31"])),
+    "progress": ("record_note", _admin_field("progress", ["后台填写的进展"])),
+    "measure_added": ("add_measure", _admin_new_measure),
+    "measure_reworded": ("edit_measure", _admin_measure(text="一是建立完善台账")),
+    "measure_ticked": ("tick_measure", _admin_measure(done="on")),
+    "measure_not_applicable": (
+        "mark_measure_not_applicable",
+        _admin_measure(not_applicable="on", na_reason="制度已由上级统一制定"),
+    ),
+    "measure_removed": ("remove_measure", _admin_measure(DELETE="on")),
+}
+
+
+def _staff(user):
+    """``user`` with the admin's doors open: staff status and every task and measure permission."""
+    from django.contrib.auth.models import Permission
+
+    if not user.is_superuser:
+        user.is_staff = True
+        user.save()
+        user.user_permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="tracker", content_type__model__in=["task", "measure"]
+            )
+        )
+    return get_user_model().objects.get(pk=user.pk)  # without the permission cache
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("change", list(ADMIN_CHANGES))
+def test_through_the_admin(client, people, inspection, finance, planning, change, persona):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.test_admin_history import _error_text, _form_data
+
+    action, edit = ADMIN_CHANGES[change]
+    task = factories.make_task(inspection, owner=finance)
+    url = reverse("admin:tracker_task_change", args=[task.pk])
+    # The form as it stands (read by the administrator: eve and mallory cannot open it).
+    reader = Client()
+    reader.force_login(people["root"])
+    data = _form_data(reader, task)
+    edit(data, {"task": task, "planning": planning, "bob": people["bob"]})
+    before = snapshot(task)
+    user = _staff(people[persona])
+    client.force_login(user)
+    response = client.post(url, data)
+    if persona in allowed(action):
+        assert response.status_code == 302, _error_text(response)
+        assert snapshot(task) != before
+        event = TaskEvent.objects.filter(task=task).latest("id")
+        assert (event.actor, event.source) == (user, EventSource.ADMIN)
+    else:
+        if persona in {"eve", "mallory"}:  # not in their scope: "does not exist"
+            assert response.status_code == 302
+            assert response["Location"] == reverse("admin:index")
+        else:
+            assert response.status_code == 200
+            assert "您没有权限进行此操作。" in _error_text(response)
+        assert snapshot(task) == before

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 from html import escape
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,7 +16,8 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from tracker.choices import LadderRung
+from tracker import rules
+from tracker.choices import LadderRung, TaskStatus, TaskType
 from tracker.models.reminders import TIER_ORDER, ReminderDigest, ReminderTier
 
 
@@ -50,6 +52,25 @@ class _Words:
         self.report_due = _("%(d)s 起应报告进展")
 
 
+def deadline_status(item: dict, day: datetime.date, words: _Words) -> str | None:
+    """What a reminder row says of its deadline on ``day`` (已逾期N天, 剩余N天, 剩余N个工作日),
+    judged by ``tracker.rules`` for the open task it was reminded as; None when it has no
+    deadline that counts: none at all, or 长期坚持, which is never overdue (its periodic report
+    is what falls due)."""
+    task = SimpleNamespace(
+        status=TaskStatus.IN_PROGRESS,
+        deadline=item["deadline"],
+        task_type=item.get("task_type") or TaskType.DEADLINE,
+    )
+    if task.deadline is None or task.task_type == TaskType.LONG_TERM:
+        return None
+    if rules.is_overdue(task, day):
+        return words.overdue % {"n": rules.days_overdue(task, day)}
+    if item.get("working_days_left") is not None:  # with REMINDER_WORKING_DAYS
+        return words.left_working % {"n": item["working_days_left"]}
+    return words.left % {"n": (task.deadline - day).days}
+
+
 def _rows(rows: list[dict], day: datetime.date, url_template: str, words: _Words):
     """(text, html) of one section's rows, built in Python: a template tag per cell and a
     ``blocktrans`` per row made rendering most of a full-size sweep's time."""
@@ -58,17 +79,11 @@ def _rows(rows: list[dict], day: datetime.date, url_template: str, words: _Words
     no_contact_html = f" <em>({escape(words.no_contact)})</em>"
     for item in rows:
         url = url_template.format(id=item["task_id"])
-        deadline = item["deadline"]
         report_on = item["report_due_on"]
         line = f"- {item['title']}\n  {words.unit}:{item['unit']}"
-        if deadline:
-            shown = deadline.isoformat()
-            if deadline < day:
-                status = words.overdue % {"n": (day - deadline).days}
-            elif item.get("working_days_left") is not None:  # with REMINDER_WORKING_DAYS
-                status = words.left_working % {"n": item["working_days_left"]}
-            else:
-                status = words.left % {"n": (deadline - day).days}
+        status = deadline_status(item, day, words)
+        if status is not None:
+            shown = item["deadline"].isoformat()
             line += f";{words.deadline}:{shown};{status}"
         else:
             shown = "—"

@@ -74,14 +74,6 @@ from tracker.rules import (
 )
 
 
-def status_counts(tasks: QuerySet[Task]) -> dict[str, int]:
-    """{status code: count} for every status, zeros included."""
-    counts = dict.fromkeys(TaskStatus.values, 0)
-    for row in tasks.order_by().values("status").annotate(n=Count("id")):
-        counts[row["status"]] = row["n"]
-    return counts
-
-
 def completion_rate(completed: int, total: int) -> float | None:
     """Completed (已完成 + 已销号) over all, as a percentage with two decimals."""
     return None if total == 0 else round(100.0 * completed / total, 2)

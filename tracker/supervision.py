@@ -28,7 +28,7 @@ from django.utils import timezone
 from tracker import rules
 from tracker.choices import LADDER_ORDER, UnitRole
 from tracker.models import Membership, Task, Unit, local_today
-from tracker.models.ladder import DocumentState, SupervisionDocument
+from tracker.models.ladder import SupervisionDocument
 from tracker.workdays import is_workday
 
 # --- working days ---------------------------------------------------------------------------
@@ -238,7 +238,3 @@ def issuer_name(unit: Unit) -> str:
         settings.RECTIFY.get("LADDER_ISSUER")
         or f"{unit.organization.name}巡视巡察整改工作领导小组办公室"
     )
-
-
-def awaiting_reply_q(today: datetime.date) -> Q:
-    return Q(state=DocumentState.ISSUED, reply_due__gte=today)

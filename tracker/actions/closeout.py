@@ -149,6 +149,7 @@ def lead_review_closeout(
     from tracker.choices import CloseoutStatus, ReviewDecision, ReviewStage
 
     locked = _begin(task, actor, "lead_review_closeout", expected_version)
+    _require_open(locked)
     closeout = _pending_closeout(locked)
     if closeout is None or closeout.status != CloseoutStatus.PENDING_LEAD:
         raise ActionError(_("没有待牵头单位审核的销号申请。"))
@@ -182,6 +183,7 @@ def approve_closeout(
     from tracker.choices import CloseoutStatus, ReviewDecision, ReviewStage
 
     locked = _begin(task, actor, "approve_closeout", expected_version)
+    _require_open(locked)
     closeout = _pending_closeout(locked)
     if closeout is None or closeout.status != CloseoutStatus.PENDING_SUPERVISOR:
         raise ActionError(_("没有待整改办审核的销号申请。"))
@@ -217,6 +219,7 @@ def return_closeout(task: Task, actor: Actor, *, reason: str, expected_version: 
         "lead_review_closeout" if lead_stage else "approve_closeout",
         expected_version,
     )
+    _require_open(locked)  # no decision changes a closed task
     if closeout is None:
         raise ActionError(_("没有待审核的销号申请。"))
     _separate_duties(closeout, actor)

@@ -426,8 +426,14 @@ def admin_set_status(
     expected_version: int | None = None,
 ) -> Task:
     """An administrator's correction: any status, with a stated reason, recorded like every
-    other change. A close-out under review or an extension pending ends with it when the
-    correction closes the task."""
+    other change. A correction that closes the task ends a pending extension request (as a
+    close-out does) and is refused while a close-out request is under review (its reviewers
+    decide it first: a later decision must not change a closed task). A correction out of
+    已销号 marks the close-out that closed it as reopened, as ``reopen`` does, so no panel still
+    shows the task as 已销号."""
+    from tracker.choices import CloseoutStatus
+    from tracker.models import CloseoutRequest
+
     locked = _begin(task, actor, "admin_set_status", expected_version)
     if new_status not in TaskStatus.values:
         raise ActionError(_("未知的整改状态:%s") % new_status)
@@ -437,6 +443,16 @@ def admin_set_status(
     reason = reason.strip()
     if not reason and actor.user is not None:
         raise ActionError(_("管理员更正状态须填写变更说明。"))
+    if new_status == TaskStatus.CLOSED and (
+        CloseoutRequest.objects.select_for_update().pending().filter(task=locked).exists()
+    ):
+        raise ActionError(
+            _("该任务有待审核的销号申请,请先在任务页面审核或退回该申请,再更正为“已销号”。")
+        )
+    if locked.status == TaskStatus.CLOSED:
+        CloseoutRequest.objects.filter(task=locked, status=CloseoutStatus.APPROVED).update(
+            status=CloseoutStatus.REOPENED
+        )
     _set_status(locked, new_status, actor, reason=reason)
     if new_status == TaskStatus.CLOSED:
         _end_pending_extension(locked, actor)

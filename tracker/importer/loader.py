@@ -37,7 +37,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
-from tracker import actions
+from tracker import actions, rules
 from tracker.choices import (
     KIND_WORDS,
     LEVEL_WORDS,
@@ -668,10 +668,10 @@ class _NoticeWriter:
         deadline = insp.deadline
         if deadline is None:
             return
-        tasks = (
-            Task.objects.filter(inspection=insp, deadline__isnull=True)
-            .exclude(status__in=(TaskStatus.COMPLETED, TaskStatus.CLOSED))
-            .exclude(events__kind=EventKind.DEADLINE)
+        # Open (tracker.rules) and without a date, never given one by hand: 长期坚持 included,
+        # as a notice's tasks of every type get the inspection's deadline when created.
+        tasks = Task.objects.filter(rules.open_q(), inspection=insp, deadline__isnull=True).exclude(
+            events__kind=EventKind.DEADLINE
         )
         for task in tasks:
             actions.change_deadline(task, deadline, self.actor, reason=self.reason)

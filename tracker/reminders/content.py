@@ -38,7 +38,7 @@ def load_items(digest_ids: list[int]) -> dict[int, list[dict]]:
         cursor.execute(  # table names from the models, values as parameters
             f"""
             SELECT l.digest_id, l.tier, l.no_contact, l.task_id, t.deadline, t.report_due_on,
-                   p.label || p.title, u.name
+                   t.task_type, p.label || p.title, u.name
               FROM {ReminderLog._meta.db_table} l
               JOIN {Task._meta.db_table} t ON t.id = l.task_id
               JOIN {Problem._meta.db_table} p ON p.id = t.problem_id
@@ -52,7 +52,7 @@ def load_items(digest_ids: list[int]) -> dict[int, list[dict]]:
     # whose sort of a batch's rows spilled to disk at the default work_mem.
     far = datetime.date.max
     rows.sort(key=lambda row: (row[4] or far, row[3]))
-    for digest_id, tier, no_contact, task_id, deadline, report_on, title, unit in rows:
+    for digest_id, tier, no_contact, task_id, deadline, report_on, task_type, title, unit in rows:
         items[digest_id].append(
             {
                 "tier": tier,
@@ -60,6 +60,7 @@ def load_items(digest_ids: list[int]) -> dict[int, list[dict]]:
                 "task_id": task_id,
                 "deadline": deadline,
                 "report_due_on": report_on,
+                "task_type": task_type,
                 "title": title,
                 "unit": unit,
             }
@@ -95,6 +96,7 @@ def load_unit_items(unit_id: int, day: datetime.date) -> list[dict]:
             "task_id",
             "task__deadline",
             "task__report_due_on",
+            "task__task_type",
             "task__problem__label",
             "task__problem__title",
             "task__owner_unit__name",
@@ -109,10 +111,11 @@ def load_unit_items(unit_id: int, day: datetime.date) -> list[dict]:
             "task_id": task_id,
             "deadline": deadline,
             "report_due_on": report_on,
+            "task_type": task_type,
             "title": f"{label}{title}",
             "unit": unit,
         }
-        for tier, task_id, deadline, report_on, label, title, unit in rows
+        for tier, task_id, deadline, report_on, task_type, label, title, unit in rows
     ]
     items.sort(key=lambda item: (item["deadline"] or far, item["task_id"]))
     return items

@@ -89,15 +89,9 @@ def _daily(
 def _row(item: dict, day: datetime.date, url_template: str, words) -> str:
     url = url_template.format(id=item["task_id"])
     line = f"[{_md(item['title'])}]({url}) {words.unit}:{_md(item['unit'])}"
-    deadline = item["deadline"]
-    if deadline:
-        if deadline < day:
-            status = words.overdue % {"n": (day - deadline).days}
-        elif item.get("working_days_left") is not None:
-            status = words.left_working % {"n": item["working_days_left"]}
-        else:
-            status = words.left % {"n": (deadline - day).days}
-        line += f";{words.deadline}:{deadline.isoformat()};{status}"
+    status = emails.deadline_status(item, day, words)
+    if status is not None:
+        line += f";{words.deadline}:{item['deadline'].isoformat()};{status}"
     elif item["report_due_on"]:
         line += ";" + words.report_due % {"d": item["report_due_on"].isoformat()}
     return line
