@@ -35,6 +35,7 @@ from tracker.rules import (
     overdue_q,
     report_due_q,
 )
+from tracker.scope_choices import organization_choices
 
 # The empty option of every single-choice filter: "no restriction", never Django's "---------"
 # or NullBooleanSelect's 未知 (Unknown).
@@ -286,10 +287,8 @@ class TaskFilterSet(django_filters.FilterSet):
         org_id = organization.pk if organization else None
         if org_id is None and inspection:
             org_id = inspection.organization_id
-        organizations = scope_organizations(access).order_by("name")
-        form.fields["organization"].widget = forms.Select(
-            choices=[("", ANY_LABEL), *organizations.values_list("pk", "name")]
-        )
+        # Kept per scope until an organization or inspection changes (tracker.scope_choices).
+        form.fields["organization"].widget = forms.Select(choices=organization_choices(access))
         chosen = {name: data.get(name) for name in ("inspection", "category", "unit")}
 
         def keep(queryset, name):

@@ -262,6 +262,23 @@ class Access:
             q |= Q(pk__in=mine.values("inspection_id"))
         return Inspection.objects.filter(q)
 
+    def inspections_key(self) -> tuple | None:
+        """What ``inspections()`` depends on, as a hashable key, or None when it depends on
+        task data (a unit member's: the inspections of their units' tasks). Two users with the
+        same key see the same inspections (tracker.scope_choices keeps lists by it)."""
+        if self.is_admin:
+            return ("all",)
+        if self.unit_ids:
+            return None
+        parts = set()
+        for scope in self._scopes:
+            if scope.role not in (ScopeRole.SUPERVISOR, ScopeRole.OBSERVER):
+                continue
+            if scope.all_organizations:
+                return ("all",)
+            parts.add((scope.organization_id, scope.inspection_id))
+        return ("scopes", frozenset(parts))
+
     def problems(self) -> QuerySet[Problem]:
         """Problems the user may read: every node of the inspections they supervise or observe,
         and for a unit member the problems of their units' tasks with the categories above

@@ -14,6 +14,9 @@ from django import forms, template
 from django.forms.boundfield import BoundField
 from django.forms.models import ModelChoiceIterator
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from tracker.scope_choices import FrozenChoices
 
 register = template.Library()
 
@@ -60,6 +63,17 @@ _OPTIONS_MAX = 256
 
 
 def _options(choices) -> tuple[list[str], dict[str, int]]:
+    if isinstance(choices, FrozenChoices):
+        # A scope's kept list (tracker.scope_choices): rendered once per language, no key built.
+        language = get_language()
+        rendered = choices.rendered.get(language)
+        if rendered is None:
+            rendered = choices.rendered[language] = _build_options(choices)
+        return rendered
+    return _build_options(choices)
+
+
+def _build_options(choices) -> tuple[list[str], dict[str, int]]:
     key = tuple((str(value), str(label)) for value, label in choices)
     cached = _OPTIONS.get(key)
     if cached is None:
