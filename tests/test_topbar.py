@@ -149,10 +149,10 @@ def test_the_badges_read_as_the_template_wrote_them(
     client, bob, monkeypatch, language, unread, reviews
 ):
     # Given bob (a lead: a reviewer) with some unread notifications and reviews waiting
-    def counts(querysets, cap):
+    def counts(request, reviewer, cap):
         return {"unread": unread, "closeouts": reviews, "extensions": 0}
 
-    monkeypatch.setattr(context_processors, "bounded_counts", counts)
+    monkeypatch.setattr(context_processors, "badge_counts", counts)
     client.force_login(bob)
     new, response = page_header(client, reverse("tracker:task_list"), language)
     assert normalized(new) == normalized(old_header(response.wsgi_request, language))
@@ -211,3 +211,27 @@ def test_the_urls_follow_a_script_prefix(client, alice):
     assert 'href="/sub/"' in html and 'action="/sub/i18n/setlang/"' in html
     # and without it the URLs are the site's own again
     assert topbar.urls()["tracker:task_list"] == "/"
+
+
+def test_the_badges_follow_new_work_and_a_new_role(client, alice, mallory, org, finance_task):
+    from tests import factories
+    from tracker import actions
+    from tracker.choices import EventSource, ScopeRole
+    from tracker.models import ScopeAssignment
+
+    # Given mallory, without a role: no review link, no badge
+    client.force_login(mallory)
+    html, _ = page_header(client, reverse("tracker:task_list"), "zh-hans")
+    assert reverse("tracker:review_queue") not in html and "badge" not in html
+    # When alice asks to close a task out and mallory becomes the organization's supervisor
+    factories.ready_for_closeout(finance_task)
+    actions.request_closeout(
+        finance_task,
+        actions.Actor.of(alice, EventSource.USER),
+        summary="已完成",
+        no_evidence_reason="线下",
+    )
+    ScopeAssignment.objects.create(user=mallory, role=ScopeRole.SUPERVISOR, organization=org)
+    # Then her next page counts the request waiting for her review
+    html, _ = page_header(client, reverse("tracker:task_list"), "zh-hans")
+    assert 'aria-label="1 项待审核"' in html

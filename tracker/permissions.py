@@ -262,6 +262,29 @@ class Access:
             q |= Q(pk__in=mine.values("inspection_id"))
         return Inspection.objects.filter(q)
 
+    def signature(self) -> tuple:
+        """Everything this Access's querysets depend on (the user, their roles and scopes), as
+        a hashable key: two requests with the same signature build the same SQL. An active
+        administrator's reads neither memberships nor scopes (no query), as the rest here."""
+        user = self.user
+        if not user.is_authenticated:
+            return ("anonymous",)
+        if user.is_superuser and user.is_active:
+            return ("admin", user.pk)
+        return (
+            "user",
+            user.pk,
+            user.is_active,
+            user.is_superuser,
+            tuple(sorted(self._memberships)),
+            tuple(
+                sorted(
+                    (s.role, s.all_organizations, s.organization_id or 0, s.inspection_id or 0)
+                    for s in self._scopes
+                )
+            ),
+        )
+
     def inspections_key(self) -> tuple | None:
         """What ``inspections()`` depends on, as a hashable key, or None when it depends on
         task data (a unit member's: the inspections of their units' tasks). Two users with the
