@@ -116,3 +116,26 @@ def test_the_filter_fields_carry_label_widget_and_errors():
     [error] = filterset.form["due_within"].errors
     assert f'<span class="errorlist">{error}</span>' in html
     assert "&lt;b&gt;" in html and "<b>" not in html
+
+
+@pytest.mark.django_db
+def test_each_filter_form_has_fields_of_its_own(carol, org, inspection):
+    # The form's fields are shallow copies (tracker.filtersets._copy_field): what one request
+    # sets on its fields and widgets never reaches another request's form.
+    from tracker.permissions import access_for
+
+    access = access_for(carol)
+    first = TaskFilterSet(QueryDict(), queryset=Task.objects.all(), access=access)
+    first.form.fields["q"].widget.attrs["placeholder"] = "only mine"
+    first.form.fields["status"].required = True
+    first.form.fields["q"].validators.append(lambda value: None)
+    first.narrow_choices(access)
+    second = TaskFilterSet(QueryDict(), queryset=Task.objects.all(), access=None)
+    fields = second.form.fields
+    assert "placeholder" not in fields["q"].widget.attrs
+    assert not fields["status"].required
+    assert len(fields["q"].validators) == len(first.form.fields["q"].validators) - 1
+    # an unscoped form keeps the declared empty querysets, not the first form's scoped ones
+    assert not fields["organization"].queryset.exists()
+    assert first.form.fields["organization"].queryset.exists()
+    assert fields["organization"].widget is not first.form.fields["organization"].widget
