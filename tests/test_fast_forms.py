@@ -139,3 +139,13 @@ def test_each_filter_form_has_fields_of_its_own(carol, org, inspection):
     assert not fields["organization"].queryset.exists()
     assert first.form.fields["organization"].queryset.exists()
     assert fields["organization"].widget is not first.form.fields["organization"].widget
+
+
+def test_a_copied_fields_choices_read_the_copy():
+    form = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
+    level = form.fields["level"]
+    level.empty_label = "任意层级"
+    assert list(level.widget.choices)[0] == ("", "任意层级")
+    again = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
+    assert list(again.fields["level"].widget.choices)[0][1] != "任意层级"
+    assert again.fields["unit"].widget.choices.field is again.fields["unit"]

@@ -10,6 +10,7 @@ import datetime
 import django_filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -115,6 +116,14 @@ def _copy_field(field: forms.Field) -> forms.Field:
     widget.attrs = dict(field.widget.attrs)
     copied.error_messages = dict(field.error_messages)
     copied.validators = list(field.validators)
+    # A choice iterator that reads its field (empty label, queryset) reads the copy, as after
+    # a deep copy.
+    iterator = widget.choices if hasattr(widget, "choices") else None
+    if getattr(iterator, "field", None) is field:
+        if isinstance(iterator, ModelChoiceIterator):
+            widget.choices = type(iterator)(copied)
+        else:
+            widget.choices = type(iterator)(copied, iterator.choices)
     return copied
 
 
