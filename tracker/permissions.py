@@ -27,9 +27,11 @@ the actions call. A change without a user is refused unless it is made by a name
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db import connection, connections, router
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -96,16 +98,33 @@ class Access:
     user: object
 
     @cached_property
-    def _memberships(self) -> list[tuple[int, str]]:
+    def _roles(self) -> tuple[list[tuple[int, str]], list[ScopeAssignment]]:
+        """The user's memberships (unit, role) and scope assignments, read by one statement
+        (``_roles_sql``): nearly every page needs both."""
         if not self.user.is_authenticated:
-            return []
-        return list(Membership.objects.filter(user=self.user).values_list("unit_id", "role"))
+            return [], []
+        db = router.db_for_read(ScopeAssignment)
+        with connections[db].cursor() as cursor:
+            cursor.execute(_roles_sql(), [self.user.pk, self.user.pk])
+            rows = cursor.fetchall()
+        names = [f.attname for f in ScopeAssignment._meta.concrete_fields]
+        memberships = [(unit_id, role) for kind, _id, unit_id, role, *_rest in rows if kind == 0]
+        scopes = [
+            ScopeAssignment.from_db(
+                db, names, (pk, self.user.pk, role, org, inspection, bool(every))
+            )
+            for kind, pk, _unit, role, org, inspection, every in rows
+            if kind == 1
+        ]
+        return memberships, scopes
 
-    @cached_property
+    @property
+    def _memberships(self) -> list[tuple[int, str]]:
+        return self._roles[0]
+
+    @property
     def _scopes(self) -> list[ScopeAssignment]:
-        if not self.user.is_authenticated:
-            return []
-        return list(ScopeAssignment.objects.filter(user=self.user))
+        return self._roles[1]
 
     @property
     def is_admin(self) -> bool:
@@ -455,6 +474,31 @@ def authorize(actor, action: str, task: Task | None) -> bool:
         return action in SYSTEM_GRANTS.get(actor.source, frozenset())
     access = actor.access if getattr(actor, "access", None) is not None else Access(actor.user)
     return access.may(rule, task)
+
+
+@functools.cache
+def _roles_sql() -> str:
+    """Memberships (kind 0: unit, role) then scope assignments (kind 1: id, role,
+    organization, inspection, all organizations) of one user, in the order each model's own
+    query gave them (by id)."""
+    m, s = Membership._meta, ScopeAssignment._meta
+    names = [f.attname for f in s.concrete_fields]
+    assert names == [
+        "id",
+        "user_id",
+        "role",
+        "organization_id",
+        "inspection_id",
+        "all_organizations",
+    ]
+    q = connection.ops.quote_name
+    return (
+        f"SELECT 0, {q('id')}, {q('unit_id')}, {q('role')}, NULL, NULL, NULL"  # noqa: S608
+        f" FROM {q(m.db_table)} WHERE {q('user_id')} = %s"
+        f" UNION ALL SELECT 1, {q('id')}, NULL, {q('role')}, {q('organization_id')},"
+        f" {q('inspection_id')}, {q('all_organizations')}"
+        f" FROM {q(s.db_table)} WHERE {q('user_id')} = %s ORDER BY 1, 2"
+    )
 
 
 def access_for(user_or_request) -> Access:
