@@ -149,3 +149,22 @@ def test_a_copied_fields_choices_read_the_copy():
     again = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
     assert list(again.fields["level"].widget.choices)[0][1] != "任意层级"
     assert again.fields["unit"].widget.choices.field is again.fields["unit"]
+
+
+def test_a_declared_choice_list_is_rendered_per_language_and_label():
+    from django.utils import translation
+
+    from tracker.templatetags.fast_forms import fast_filter_fields
+
+    def level_select(empty_label=None, language="zh-hans"):
+        form = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
+        if empty_label:
+            form.fields["level"].empty_label = empty_label
+        with translation.override(language):
+            html = fast_filter_fields(form)
+        return html.split('name="level"', 1)[1].split("</select>", 1)[0]
+
+    assert '<option value="" selected>全部</option>' in level_select()
+    assert '<option value="" selected>All</option>' in level_select(language="en")
+    assert '<option value="" selected>任意层级</option>' in level_select("任意层级")
+    assert '<option value="" selected>全部</option>' in level_select()
