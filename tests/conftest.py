@@ -45,6 +45,16 @@ def _site_language():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_scope_choices():
+    """A rolled-back test sends no signal: its organizations must not stay in the kept lists."""
+    from tracker import scope_choices
+
+    scope_choices.forget()
+    yield
+    scope_choices.forget()
+
+
 @pytest.fixture
 def org(db):
     return factories.make_org()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-# One statement of bounded counts (tracker.context_processors.bounded_counts), or one count.
+# One statement of bounded counts (tracker.context_processors.compile_counts), or one count.
 BADGES = re.compile(
     r'^SELECT (?:\(SELECT COUNT\(\*\) FROM \(|COUNT\(\*\)(?: AS "__count")? FROM \(?)'
     r'(?:SELECT .*? )?FROM "tracker_(?:notification|closeoutrequest|extensionrequest)"'

@@ -116,3 +116,55 @@ def test_the_filter_fields_carry_label_widget_and_errors():
     [error] = filterset.form["due_within"].errors
     assert f'<span class="errorlist">{error}</span>' in html
     assert "&lt;b&gt;" in html and "<b>" not in html
+
+
+@pytest.mark.django_db
+def test_each_filter_form_has_fields_of_its_own(carol, org, inspection):
+    # The form's fields are shallow copies (tracker.filtersets._copy_field): what one request
+    # sets on its fields and widgets never reaches another request's form.
+    from tracker.permissions import access_for
+
+    access = access_for(carol)
+    first = TaskFilterSet(QueryDict(), queryset=Task.objects.all(), access=access)
+    first.form.fields["q"].widget.attrs["placeholder"] = "only mine"
+    first.form.fields["status"].required = True
+    first.form.fields["q"].validators.append(lambda value: None)
+    first.narrow_choices(access)
+    second = TaskFilterSet(QueryDict(), queryset=Task.objects.all(), access=None)
+    fields = second.form.fields
+    assert "placeholder" not in fields["q"].widget.attrs
+    assert not fields["status"].required
+    assert len(fields["q"].validators) == len(first.form.fields["q"].validators) - 1
+    # an unscoped form keeps the declared empty querysets, not the first form's scoped ones
+    assert not fields["organization"].queryset.exists()
+    assert first.form.fields["organization"].queryset.exists()
+    assert fields["organization"].widget is not first.form.fields["organization"].widget
+
+
+def test_a_copied_fields_choices_read_the_copy():
+    form = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
+    level = form.fields["level"]
+    level.empty_label = "任意层级"
+    assert list(level.widget.choices)[0] == ("", "任意层级")
+    again = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
+    assert list(again.fields["level"].widget.choices)[0][1] != "任意层级"
+    assert again.fields["unit"].widget.choices.field is again.fields["unit"]
+
+
+def test_a_declared_choice_list_is_rendered_per_language_and_label():
+    from django.utils import translation
+
+    from tracker.templatetags.fast_forms import fast_filter_fields
+
+    def level_select(empty_label=None, language="zh-hans"):
+        form = TaskFilterSet(QueryDict(), queryset=Task.objects.none()).form
+        if empty_label:
+            form.fields["level"].empty_label = empty_label
+        with translation.override(language):
+            html = fast_filter_fields(form)
+        return html.split('name="level"', 1)[1].split("</select>", 1)[0]
+
+    assert '<option value="" selected>全部</option>' in level_select()
+    assert '<option value="" selected>All</option>' in level_select(language="en")
+    assert '<option value="" selected>任意层级</option>' in level_select("任意层级")
+    assert '<option value="" selected>全部</option>' in level_select()

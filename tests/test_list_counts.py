@@ -99,6 +99,7 @@ def test_the_query_count_does_not_grow_with_the_number_of_tasks(
     make(inspection, planning, 1)
     client.force_login(carol)
     params = {"status": "in_progress", "sort": "deadline"}
+    get(client, **params)  # the scope's organization list read and kept (tracker.scope_choices)
     _, few = get(client, **params)
 
     # When the list holds 63, past the cap

@@ -142,3 +142,74 @@ def test_the_boolean_filters_still_read_the_drill_down_values(client, carol, ins
     assert titles["true"] == ["早已到期"]
     assert titles["false"] == ["尚未到期"]
     assert sorted(titles["unknown"]) == sorted(["早已到期", "尚未到期"])
+
+
+# --- the kept lists (tracker.scope_choices) ----------------------------------------------------
+
+
+def organization_labels(client) -> list[str]:
+    response = client.get(reverse("tracker:task_list"))
+    widget = response.context["filterset"].form["organization"].field.widget
+    return [str(label) for value, label in widget.choices if value != ""]
+
+
+@pytest.mark.parametrize("persona", ["carol", "admin_user"])
+def test_a_renamed_organization_shows_at_once(client, request, persona, org, inspection, elsewhere):
+    client.force_login(request.getfixturevalue(persona))
+    before = organization_labels(client)
+    assert org.name in before
+
+    org.name = "中共新名称工作委员会"
+    org.save()
+
+    after = organization_labels(client)
+    assert "中共新名称工作委员会" in after and "中共测试开发区工作委员会" not in after
+    assert "中共新名称工作委员会" in client.get(reverse("tracker:task_list")).content.decode()
+
+
+def test_a_new_or_deleted_inspection_changes_the_list(client, admin_user, org, inspection):
+    client.force_login(admin_user)
+    assert organization_labels(client) == [org.name]
+    other = factories.make_org("中共后来委员会")
+    assert organization_labels(client) == [org.name]  # no inspection yet: not offered
+    later = factories.make_inspection(other, round_name="后来一轮")
+    assert sorted(organization_labels(client)) == sorted([org.name, "中共后来委员会"])
+    later.delete()
+    assert organization_labels(client) == [org.name]
+
+
+def test_a_change_made_by_another_worker_is_seen(client, admin_user, org, inspection):
+    from django.core.cache import cache
+
+    from tracker import scope_choices
+    from tracker.models import Organization
+
+    # Given the list kept by this process
+    client.force_login(admin_user)
+    assert organization_labels(client) == [org.name]
+    # When another worker renames the organization (its signal replaces the shared generation;
+    # an update sends none here)
+    Organization.objects.filter(pk=org.pk).update(name="别的进程改的名")
+    assert organization_labels(client) == [org.name]  # still the kept list: nothing said so
+    cache.set(scope_choices.GENERATION_KEY, "another-workers-generation", timeout=None)
+    # Then this process reads it anew
+    assert organization_labels(client) == ["别的进程改的名"]
+    # and a flushed cache never matches a list kept before
+    Organization.objects.filter(pk=org.pk).update(name="缓存清空之后")
+    cache.delete(scope_choices.GENERATION_KEY)
+    assert organization_labels(client) == ["缓存清空之后"]
+
+
+def test_scopes_share_a_list_only_when_they_see_the_same_inspections(
+    client, carol, alice, dave, org, inspection, finance_task, elsewhere
+):
+    from tracker.permissions import access_for
+
+    # carol (supervisor) and dave (observer) of the same organization: one key
+    assert access_for(carol).inspections_key() == access_for(dave).inspections_key()
+    # a unit member's depends on her tasks: never kept
+    assert access_for(alice).inspections_key() is None
+    client.force_login(dave)
+    assert organization_labels(client) == [org.name]
+    client.force_login(alice)
+    assert organization_labels(client) == [org.name]

@@ -12,11 +12,13 @@ class TrackerConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from tracker import scope_choices
         from tracker.middleware import mark_session_fresh
         from tracker.signals import install_history_guard
 
         post_migrate.connect(install_history_guard, sender=self)
         user_logged_in.connect(mark_session_fresh, dispatch_uid="rectify-session-fresh")
+        scope_choices.connect()
 
 
 class RectifyAdminConfig(admin_apps.AdminConfig):

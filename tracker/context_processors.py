@@ -15,11 +15,14 @@ from tracker.permissions import access_for, closeouts_to_review, extensions_to_r
 BADGE_CAP = 99
 
 
-def bounded_counts(querysets: dict[str, QuerySet], cap: int) -> dict[str, int]:
-    """How many rows each queryset has, counting at most ``cap`` of each, in one statement of
-    scalar subqueries (``SELECT (SELECT COUNT(*) FROM (… LIMIT cap)), …``); an empty
-    queryset (``none()``) is 0 without asking."""
-    counts: dict[str, int] = {}
+def compile_counts(
+    querysets: dict[str, QuerySet], cap: int
+) -> tuple[dict[str, int], list, str, list]:
+    """The one statement of scalar subqueries that counts at most ``cap`` rows of each queryset
+    (``SELECT (SELECT COUNT(*) FROM (… LIMIT cap)), …``): (the counts known without asking,
+    the names counted, the SQL or "" when nothing is asked, its parameters). An empty queryset
+    (``none()``) is 0 without asking."""
+    zeros: dict[str, int] = {}
     parts: list[str] = []
     params: list = []
     names: list[str] = []
@@ -28,17 +31,53 @@ def bounded_counts(querysets: dict[str, QuerySet], cap: int) -> dict[str, int]:
         try:
             sql, part_params = query.sql_with_params()
         except EmptyResultSet:
-            counts[name] = 0
+            zeros[name] = 0
             continue
         # The ORM's own compiled SQL and parameters: nothing here comes from the request.
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS badge_{len(parts)})")  # noqa: S608
         params.extend(part_params)
         names.append(name)
-    if parts:
+    return zeros, names, ("SELECT " + ", ".join(parts)) if parts else "", params
+
+
+def run_counts(compiled: tuple[dict[str, int], list, str, list]) -> dict[str, int]:
+    zeros, names, sql, params = compiled
+    counts = dict(zeros)
+    if sql:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT " + ", ".join(parts), params)
+            cursor.execute(sql, params)
             counts.update(zip(names, cursor.fetchone(), strict=True))
     return counts
+
+
+def bounded_counts(querysets: dict[str, QuerySet], cap: int) -> dict[str, int]:
+    """How many rows each queryset has, counting at most ``cap`` of each, in one statement."""
+    return run_counts(compile_counts(querysets, cap))
+
+
+# The badges' compiled statement per Access.signature() (the SQL is a function of the user's
+# roles and scope only: no date, nothing from the request), so a page does not build and
+# compile three querysets to count them. Bounded: emptied when full.
+_BADGE_STATEMENTS: dict[tuple, tuple] = {}
+_BADGE_STATEMENTS_MAX = 2048
+
+
+def badge_counts(request: HttpRequest, reviewer: bool, cap: int) -> dict[str, int]:
+    """Unread notifications, and for a reviewer the close-outs and extensions waiting for their
+    review, each counted up to ``cap``, in one statement."""
+    access = access_for(request)
+    key = (access.signature(), reviewer, cap)
+    compiled = _BADGE_STATEMENTS.get(key)
+    if compiled is None:
+        counted = {"unread": notifications.unread_queryset(request.user)}
+        if reviewer:
+            counted["closeouts"] = closeouts_to_review(access)
+            counted["extensions"] = extensions_to_review(access)
+        compiled = compile_counts(counted, cap)
+        if len(_BADGE_STATEMENTS) >= _BADGE_STATEMENTS_MAX:
+            _BADGE_STATEMENTS.clear()
+        _BADGE_STATEMENTS[key] = compiled
+    return run_counts(compiled)
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -64,13 +103,7 @@ def navigation(request: HttpRequest) -> dict:
         cached = getattr(request, "_rectify_badges", None)
         if cached is not None:
             return cached
-        cap = BADGE_CAP + 1
-        counted = {"unread": notifications.unread_queryset(request.user)}
-        if reviewer():
-            access = access_for(request)
-            counted["closeouts"] = closeouts_to_review(access)
-            counted["extensions"] = extensions_to_review(access)
-        cached = request._rectify_badges = bounded_counts(counted, cap)
+        cached = request._rectify_badges = badge_counts(request, reviewer(), BADGE_CAP + 1)
         return cached
 
     def reviews() -> int:

@@ -27,9 +27,11 @@ the actions call. A change without a user is refused unless it is made by a name
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db import connection, connections, router
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -96,16 +98,33 @@ class Access:
     user: object
 
     @cached_property
-    def _memberships(self) -> list[tuple[int, str]]:
+    def _roles(self) -> tuple[list[tuple[int, str]], list[ScopeAssignment]]:
+        """The user's memberships (unit, role) and scope assignments, read by one statement
+        (``_roles_sql``): nearly every page needs both."""
         if not self.user.is_authenticated:
-            return []
-        return list(Membership.objects.filter(user=self.user).values_list("unit_id", "role"))
+            return [], []
+        db = router.db_for_read(ScopeAssignment)
+        with connections[db].cursor() as cursor:
+            cursor.execute(_roles_sql(), [self.user.pk, self.user.pk])
+            rows = cursor.fetchall()
+        names = [f.attname for f in ScopeAssignment._meta.concrete_fields]
+        memberships = [(unit_id, role) for kind, _id, unit_id, role, *_rest in rows if kind == 0]
+        scopes = [
+            ScopeAssignment.from_db(
+                db, names, (pk, self.user.pk, role, org, inspection, bool(every))
+            )
+            for kind, pk, _unit, role, org, inspection, every in rows
+            if kind == 1
+        ]
+        return memberships, scopes
 
-    @cached_property
+    @property
+    def _memberships(self) -> list[tuple[int, str]]:
+        return self._roles[0]
+
+    @property
     def _scopes(self) -> list[ScopeAssignment]:
-        if not self.user.is_authenticated:
-            return []
-        return list(ScopeAssignment.objects.filter(user=self.user))
+        return self._roles[1]
 
     @property
     def is_admin(self) -> bool:
@@ -262,6 +281,46 @@ class Access:
             q |= Q(pk__in=mine.values("inspection_id"))
         return Inspection.objects.filter(q)
 
+    def signature(self) -> tuple:
+        """Everything this Access's querysets depend on (the user, their roles and scopes), as
+        a hashable key: two requests with the same signature build the same SQL. An active
+        administrator's reads neither memberships nor scopes (no query), as the rest here."""
+        user = self.user
+        if not user.is_authenticated:
+            return ("anonymous",)
+        if user.is_superuser and user.is_active:
+            return ("admin", user.pk)
+        return (
+            "user",
+            user.pk,
+            user.is_active,
+            user.is_superuser,
+            tuple(sorted(self._memberships)),
+            tuple(
+                sorted(
+                    (s.role, s.all_organizations, s.organization_id or 0, s.inspection_id or 0)
+                    for s in self._scopes
+                )
+            ),
+        )
+
+    def inspections_key(self) -> tuple | None:
+        """What ``inspections()`` depends on, as a hashable key, or None when it depends on
+        task data (a unit member's: the inspections of their units' tasks). Two users with the
+        same key see the same inspections (tracker.scope_choices keeps lists by it)."""
+        if self.is_admin:
+            return ("all",)
+        if self.unit_ids:
+            return None
+        parts = set()
+        for scope in self._scopes:
+            if scope.role not in (ScopeRole.SUPERVISOR, ScopeRole.OBSERVER):
+                continue
+            if scope.all_organizations:
+                return ("all",)
+            parts.add((scope.organization_id, scope.inspection_id))
+        return ("scopes", frozenset(parts))
+
     def problems(self) -> QuerySet[Problem]:
         """Problems the user may read: every node of the inspections they supervise or observe,
         and for a unit member the problems of their units' tasks with the categories above
@@ -415,6 +474,31 @@ def authorize(actor, action: str, task: Task | None) -> bool:
         return action in SYSTEM_GRANTS.get(actor.source, frozenset())
     access = actor.access if getattr(actor, "access", None) is not None else Access(actor.user)
     return access.may(rule, task)
+
+
+@functools.cache
+def _roles_sql() -> str:
+    """Memberships (kind 0: unit, role) then scope assignments (kind 1: id, role,
+    organization, inspection, all organizations) of one user, in the order each model's own
+    query gave them (by id)."""
+    m, s = Membership._meta, ScopeAssignment._meta
+    names = [f.attname for f in s.concrete_fields]
+    assert names == [
+        "id",
+        "user_id",
+        "role",
+        "organization_id",
+        "inspection_id",
+        "all_organizations",
+    ]
+    q = connection.ops.quote_name
+    return (
+        f"SELECT 0, {q('id')}, {q('unit_id')}, {q('role')}, NULL, NULL, NULL"  # noqa: S608
+        f" FROM {q(m.db_table)} WHERE {q('user_id')} = %s"
+        f" UNION ALL SELECT 1, {q('id')}, NULL, {q('role')}, {q('organization_id')},"
+        f" {q('inspection_id')}, {q('all_organizations')}"
+        f" FROM {q(s.db_table)} WHERE {q('user_id')} = %s ORDER BY 1, 2"
+    )
 
 
 def access_for(user_or_request) -> Access:

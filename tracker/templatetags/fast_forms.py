@@ -14,6 +14,10 @@ from django import forms, template
 from django.forms.boundfield import BoundField
 from django.forms.models import ModelChoiceIterator
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django_filters.fields import ChoiceIterator as FilterChoiceIterator
+
+from tracker.scope_choices import FrozenChoices
 
 register = template.Library()
 
@@ -60,6 +64,46 @@ _OPTIONS_MAX = 256
 
 
 def _options(choices) -> tuple[list[str], dict[str, int]]:
+    if isinstance(choices, FrozenChoices):
+        # A scope's kept list (tracker.scope_choices): rendered once per language, no key built.
+        language = get_language()
+        rendered = choices.rendered.get(language)
+        if rendered is None:
+            rendered = choices.rendered[language] = _build_options(choices)
+        return rendered
+    key = _identity_key(choices)
+    if key is None:
+        return _build_options(choices)
+    ids = (get_language(), *map(id, key))
+    kept = _BY_IDENTITY.get(ids)
+    if kept is not None and all(a is b for a, b in zip(kept[0], key, strict=True)):
+        return kept[1]
+    rendered = _build_options(choices)
+    if len(_BY_IDENTITY) >= _OPTIONS_MAX:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[ids] = (key, rendered)
+    return rendered
+
+
+# Declared choice lists (a field's list, shared by every request's copy of the field:
+# tracker.filtersets._copy_field) rendered once per language, found by the identity of the
+# objects they are made of (kept alive here, so an id is never reused while its entry lives)
+# rather than by a key of every value and translated label. Such lists are never changed in
+# place; a list given anew (or a queryset's choices) is rendered by its values as before.
+_BY_IDENTITY: dict[tuple, tuple[tuple, tuple[list[str], dict[str, int]]]] = {}
+
+
+def _identity_key(choices) -> tuple | None:
+    if type(choices) in (list, tuple):
+        return (choices,)
+    if isinstance(choices, FilterChoiceIterator):
+        field = choices.field
+        if type(choices.choices) in (list, tuple):
+            return (choices.choices, field.empty_label, field.null_label, field.null_value)
+    return None
+
+
+def _build_options(choices) -> tuple[list[str], dict[str, int]]:
     key = tuple((str(value), str(label)) for value, label in choices)
     cached = _OPTIONS.get(key)
     if cached is None:

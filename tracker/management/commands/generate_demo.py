@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from tracker import aggregates
+from tracker import aggregates, scope_choices
 from tracker.choices import (
     EventKind,
     EventSource,
@@ -159,6 +159,9 @@ class Command(BaseCommand):
         self._log(f"{tallied['tallies']} tallies, {tallied['day_tallies']} day tallies", started)
         if opts["supervisor"]:
             self._supervisor(opts["supervisor"], opts["password"])
+        # Organizations and inspections were bulk-created (no signals): the kept choice lists of
+        # a running server are stale.
+        scope_choices.changed()
         self._log("done", started)
 
     def _log(self, message: str, started: float) -> None:
