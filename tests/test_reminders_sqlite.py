@@ -180,3 +180,6 @@ def test_make_runs_celery_worker_on_sqlite_writes_the_reminders_into_var_mail(la
         "finance@example.org": 1,
     }, log[-3000:]
     assert "succeeded" in log and "Traceback" not in log, log[-3000:]
+    # and the broker's exchange table is under var/ (kombu's default: control/ in the folder
+    # the worker was started in, the repository root)
+    assert (var / "broker" / "control" / "celery.exchange").exists()
