@@ -207,9 +207,7 @@ def test_smtp_refusing_temporarily_then_accepting_through_the_worker(broker, wor
     assert handler.per_recipient() == dict.fromkeys(clerks, 1)
 
 
-def test_a_temporary_failure_is_sent_when_its_backoff_is_due_with_no_catch_up_run(
-    broker, workers
-):
+def test_a_temporary_failure_is_sent_when_its_backoff_is_due_with_no_catch_up_run(broker, workers):
     # Given three clerks, and an SMTP server that refuses the first two messages for now (451)
     clerks = clerks_with_overdue_tasks(3)
     handler = Handler(temp_failures=2)
