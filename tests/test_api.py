@@ -288,6 +288,25 @@ def test_inspections_and_problems_are_read_in_the_users_scope(
     assert mine.problem_id not in {r["id"] for r in rows}
 
 
+def test_a_task_outside_the_scope_or_missing_answers_404_in_the_users_language(
+    alice, eve, finance_task
+):
+    # Given eve (规划局), who cannot see 财政局's task, and a task number that does not exist
+    for user, url in (
+        (eve, task_url(finance_task)),
+        (alice, reverse("api:task-detail", args=[9999999])),
+    ):
+        client = api(user)
+        # Then both answer 404 with DRF's own message, in Chinese by default: not the English
+        # text of Django's Http404 ("No Task matches the given query.")
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "未找到。"}
+        # and in English for a user who chose English
+        client.cookies["django_language"] = "en"
+        assert client.get(url).json() == {"detail": "Not found."}
+
+
 def test_the_dashboard_figures_are_the_dashboard_pages(
     client, carol, alice, mallory, inspection, finance, planning
 ):

@@ -320,6 +320,50 @@ def test_a_ledger_zip_bomb_is_refused_before_it_is_unpacked(
     assert "炸弹.xlsx" in message and "上限" in message
 
 
+def _plan_rows(count: int) -> bytes:
+    """A plan sheet with its header and ``count`` rows (openpyxl, not through the app)."""
+    return _xlsx(
+        [[n, "问题", "措施", "财政局", "2027-06-30"] for n in range(1, count + 1)],
+        headers=["序号", "存在问题", "整改措施", "责任单位", "完成时限"],
+    )
+
+
+PLAN_FILE_CASES = {
+    # kind: (file name, content builder, what the file field's error says)
+    "plan-zip-bomb": ("炸弹方案.xlsx", lambda: _bomb(2 * 1024 * 1024), "解压后超过 2 MB 的上限"),
+    "plan-too-many-rows": ("方案.xlsx", lambda: _plan_rows(5001), "超过 5000 行的上限"),
+    "plan-text-named-xlsx": ("方案.xlsx", lambda: "序号,问题\n1,x\n".encode(), "无法读取文件"),
+    "plan-old-xls": ("方案.xls", lambda: bytes.fromhex("d0cf11e0a1b11ae1") + bytes(600), ".xls"),
+}
+
+
+@pytest.mark.parametrize("kind", list(PLAN_FILE_CASES))
+def test_a_bad_plan_file_is_refused_before_openpyxl_reads_it(
+    kind, client, carol, inspection, settings, monkeypatch, writes_nothing
+):
+    # Given the plan upload (the other spreadsheet import) and a file built to hurt it
+    settings.RECTIFY = {**settings.RECTIFY, "XLSX_MAX_UNCOMPRESSED_BYTES": 2 * 1024 * 1024}
+    name, build, says = PLAN_FILE_CASES[kind]
+    data = build()
+    opened = []
+    monkeypatch.setattr(
+        "tracker.importer.plan._load", lambda *args, **kwargs: opened.append(args) or None
+    )
+    client.force_login(carol)
+    file = io.BytesIO(data)
+    file.name = name
+    # When carol uploads it, nothing is written or staged
+    with writes_nothing():
+        response = client.post(
+            reverse("tracker:plan_upload"), {"inspection": inspection.pk, "file": file}
+        )
+    # Then the file field names the file and what is wrong, and openpyxl never saw it
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["file"]
+    assert name in message and says in message, message
+    assert opened == []
+
+
 LEDGER_FILE_CASES = {
     # kind: (file name, content, what the file field's error says)
     "ledger-empty-file": ("台账.xlsx", b"", "空"),

@@ -205,3 +205,20 @@ def test_smtp_refusing_temporarily_then_accepting_through_the_worker(broker, wor
         wait_for(all_sent, what="the retried digests")
         time.sleep(1)
     assert handler.per_recipient() == dict.fromkeys(clerks, 1)
+
+
+def test_a_temporary_failure_is_sent_when_its_backoff_is_due_with_no_catch_up_run(broker, workers):
+    # Given three clerks, and an SMTP server that refuses the first two messages for now (451)
+    clerks = clerks_with_overdue_tasks(3)
+    handler = Handler(temp_failures=2)
+    with SMTPServer(handler) as smtp:
+        workers(smtp, REMINDER_BATCH_SIZE="10", REMINDER_RETRY_SECONDS="1")
+        # When only the daily sweep runs (no hourly catch-up, no second sweep)
+        broker.send_task("tracker.tasks.daily_sweep")
+        # Then the worker sends the refused digests itself once their one-second backoff is
+        # due: the sender queued itself again for that moment
+        wait_for(all_sent, timeout=30, what="the retried digests, with no catch-up run")
+        time.sleep(1)
+    assert handler.per_recipient() == dict.fromkeys(clerks, 1)
+    # the two refused ones on their second attempt
+    assert sorted(ReminderDigest.objects.values_list("attempts", flat=True)) == [1, 2, 2]

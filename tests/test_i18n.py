@@ -266,3 +266,97 @@ def test_the_login_protection_admin_speaks_chinese(admin_client):
     """django-axes ships no Chinese: locale/zh_Hans carries its strings."""
     html = admin_client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
     assert "登录失败计数" in html and "access attempts" not in html
+
+
+# What makemessages extracts (scripts/update_translations.sh runs it with these ignores), read
+# here without xgettext: Python calls by keyword (ast), templates through Django's own templatize.
+SOURCE_DIRS_IGNORED = {".venv", "var", "bench", "tests", "static", "locale", "node_modules"}
+_KEYWORDS = {
+    # keyword: (index of msgctxt or None, index of msgid)
+    "_": (None, 0),
+    "gettext": (None, 0),
+    "gettext_lazy": (None, 0),
+    "gettext_noop": (None, 0),
+    "ngettext": (None, 0),
+    "ngettext_lazy": (None, 0),
+    "pgettext": (0, 1),
+    "pgettext_lazy": (0, 1),
+    "npgettext": (0, 1),
+    "npgettext_lazy": (0, 1),
+}
+_TEMPLATE_CALL = re.compile(r"\b(gettext|ngettext|pgettext|npgettext)\(")
+_TEMPLATE_LITERAL = re.compile(r"""\s*u('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*,?""")
+
+
+def _source_files(suffixes: tuple[str, ...]):
+    root = Path(settings.BASE_DIR)
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if path.suffix in suffixes and not SOURCE_DIRS_IGNORED & set(parts) and path.is_file():
+            yield path
+
+
+def python_messages(source: str) -> set[tuple[str | None, str]]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name not in _KEYWORDS:
+            continue
+        context, msgid = _KEYWORDS[name]
+        args = node.args
+        if len(args) <= msgid or not all(
+            isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args[: msgid + 1]
+        ):
+            continue  # a variable or a call: nothing to extract, as xgettext
+        found.add((args[context].value if context is not None else None, args[msgid].value))
+    return found
+
+
+def template_messages(source: str) -> set[tuple[str | None, str]]:
+    from django.utils.translation.template import templatize
+
+    found = set()
+    code = templatize(source)
+    for call in _TEMPLATE_CALL.finditer(code):
+        literals, position = [], call.end()
+        while match := _TEMPLATE_LITERAL.match(code, position):
+            literals.append(ast.literal_eval(match.group(1)))
+            position = match.end()
+        if call.group(1).startswith("p"):
+            found.add((literals[0], literals[1]))
+        elif literals:
+            found.add((None, literals[0]))
+    return found
+
+
+def test_the_extraction_reads_python_and_templates_as_makemessages_does():
+    assert python_messages(
+        "from django.utils.translation import gettext as _, pgettext\n"
+        "_('一'); pgettext('ctx', '二'); self.gettext_lazy('三'); _(name); ngettext('%s 项', 'p', n)"
+    ) == {(None, "一"), ("ctx", "二"), (None, "三"), (None, "%s 项")}
+    assert template_messages(
+        "{% load i18n %}{% translate '一' %}{% translate \"it's\" %}"
+        "{% blocktranslate count n=x %}{{ n }} 项{% plural %}{{ n }} 项{% endblocktranslate %}"
+        '{% translate "名" context "人" %}'
+    ) == {(None, "一"), (None, "it's"), (None, "%(n)s 项"), ("人", "名")}
+
+
+def test_every_string_marked_for_translation_is_in_the_catalogue():
+    # Given every message the Python code and the templates mark for translation
+    marked: dict[tuple[str | None, str], str] = {}
+    for path in _source_files((".py",)):
+        for message in python_messages(path.read_text(encoding="utf-8")):
+            marked.setdefault(message, str(path.relative_to(settings.BASE_DIR)))
+    for path in _source_files((".html", ".txt")):
+        for message in template_messages(path.read_text(encoding="utf-8")):
+            marked.setdefault(message, str(path.relative_to(settings.BASE_DIR)))
+    assert len(marked) > 400, "the extraction found too little"
+    # Then each has an entry in the English catalogue (a string added without running
+    # makemessages would show Chinese to an English user, and no other test would notice)
+    known = {(e.fields.get("msgctxt"), e.msgid) for e in catalogue()}
+    missing = sorted(
+        (where, msgid) for (ctx, msgid), where in marked.items() if (ctx, msgid) not in known
+    )
+    assert not missing, f"{len(missing)} not in the catalogue, e.g. {missing[:5]}; {HOW_TO_FIX}"

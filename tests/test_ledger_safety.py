@@ -171,6 +171,25 @@ def test_formula_like_notes_export_as_string_cells_and_round_trip_unchanged(clie
     assert preview.notable == [] and preview.change_count == 0
 
 
+def test_chinese_text_is_stored_as_utf8_not_as_character_references(client, alice, tasks):
+    # Given 财政局's ledger, all Chinese text, exported as XLSX
+    data = export(client, alice)
+    xml = zipfile.ZipFile(io.BytesIO(data)).read(SHEET)
+    # Then its text is stored as UTF-8 (3 bytes a character), not as numeric references
+    # (&#36130;, 8 bytes a character: a 100,000-row ledger twice the size when unpacked)
+    assert "财政资金监管不到位".encode() in xml
+    assert re.search(rb"&#\d{4,};", xml) is None
+    # and the cells read as they were written
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert [c.value for c in sheet[1]][:3] == ["序号", "问题类别", "问题"]
+    assert sheet.cell(2, 3).value == "财政资金监管不到位"
+    # and so are the other workbooks the app writes
+    table = spreadsheet.table_xlsx("单位考核", ["单位", "得分"], [["财政局", 98.5]])
+    xml = zipfile.ZipFile(io.BytesIO(table)).read(SHEET)
+    assert "财政局".encode() in xml and b"&#" not in xml
+    assert [c.value for c in load_workbook(io.BytesIO(table)).active[2]] == ["财政局", 98.5]
+
+
 def test_csv_export_prefixes_formula_like_text_with_a_quote_and_keeps_numbers(client, alice, tasks):
     body = export(client, alice, "csv")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))

@@ -1,5 +1,7 @@
 """Settings parsing: typed helpers name the variable in their errors."""
 
+import re
+
 import pytest
 
 from rectify.env import SettingError, env_bool, env_int, env_list, env_str, env_time
@@ -243,3 +245,32 @@ def test_a_login_limit_of_zero_is_refused(tmp_path):
         [sys.executable, "-c", "import rectify.settings"], env=env, capture_output=True, text=True
     )
     assert result.returncode != 0 and "LOGIN_FAILURE_LIMIT must be at least 1" in result.stderr
+
+
+def test_every_variable_the_settings_read_is_in_a_readme_settings_table():
+    """The README's tables of settings (| `NAME` | default | meaning |) name every variable
+    rectify/settings.py reads through the env helpers: a new setting is documented or this
+    fails."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    tree = ast.parse((root / "rectify" / "settings.py").read_text(encoding="utf-8"))
+    read = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id.startswith("env_")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+    assert {"DEBUG", "SECRET_KEY", "REMINDER_RETRY_SECONDS"} <= read  # the reader found them
+    rows = [
+        line.split("|")[1]
+        for line in (root / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    ]
+    documented = {name for cell in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", cell)}
+    assert sorted(read - documented) == [], "add these to the README's settings table"

@@ -153,6 +153,7 @@ def export_xlsx(tasks: QuerySet[Task], today: datetime.date | None = None) -> by
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
+    spreadsheet.utf8_sheets()  # Chinese text as UTF-8, not 8-byte character references
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("整改台账"))
     widths = [6, 24, 48, 48, 10, 16, 24, 12, 10, 10, 36, 8, 12, 10, 8]

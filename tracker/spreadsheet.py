@@ -90,6 +90,24 @@ def text_cell(cell) -> None:
             cell.quotePrefix = True
 
 
+def utf8_sheets() -> None:
+    """Have openpyxl write its sheets' XML in UTF-8 (idempotent; call before building a
+    workbook).
+
+    With lxml installed (python-docx needs it) openpyxl writes each sheet through
+    ``lxml.etree.xmlfile`` without an encoding, i.e. in ASCII: every Chinese character becomes a
+    character reference (``&#38382;``, 8 bytes instead of UTF-8's 3). A ledger of Chinese text
+    then unpacks to twice its size, so a 100,000-row export ran into XLSX_MAX_UNCOMPRESSED_MB
+    on its way back in, and reading and writing it took twice as long. UTF-8 is XML's default
+    encoding and what Excel itself writes; the cells are the same.
+    """
+    from openpyxl import LXML
+    from openpyxl.worksheet import _writer
+
+    if LXML and not isinstance(_writer.xmlfile, functools.partial):
+        _writer.xmlfile = functools.partial(_writer.xmlfile, encoding="utf-8")
+
+
 def table_xlsx(
     title: str,
     headers: list,
@@ -105,6 +123,7 @@ def table_xlsx(
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
+    utf8_sheets()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(str(title))
     formats = formats or {}

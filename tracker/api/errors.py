@@ -7,12 +7,15 @@
 - no version at all on a write: 428 (a write is always checked against what the client saw);
 - any other ``actions.ActionError`` (the rule refuses: not done yet, no pending request…) and
   invalid input: 400.
-Every message is the actions' own, translated in the request's language.
+Every message is the actions' own, translated in the request's language; a 404 says DRF's
+"未找到。" ("Not found."), never the English text of Django's ``Http404`` (get_object_or_404's
+"No Task matches the given query.", a view's note for developers).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -51,8 +54,10 @@ class PreconditionRequired(exceptions.APIException):
 
 def exception_handler(exc, context):
     """DRF's handler, plus Django's ValidationError (raised by the evidence checks) as 400 and
-    the current version on a stale write."""
-    if isinstance(exc, DjangoValidationError):
+    the current version on a stale write; a 404 with DRF's translated message."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError({"files": exc.messages})
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, StaleVersion):

@@ -502,6 +502,7 @@ def template_xlsx(inspection: Inspection) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
+    spreadsheet.utf8_sheets()
     book = Workbook()
     sheet = book.active
     sheet.title = "整改方案"
