@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, transaction
-from django.db.models import BigIntegerField, Count, F, Min, Q, Sum
+from django.db.models import BigIntegerField, Count, F, Min, Q, Sum, TextField, Value
 from django.db.models.functions import Cast, Coalesce
 
 from tracker.choices import DONE_STATUSES, TaskStatus
@@ -454,14 +454,15 @@ def figure_rows(table: Table, q: Q, by: str | None, day: datetime.date) -> list[
 
 
 def figure_category_groups(q: Q) -> list[dict]:
-    """``tally_category_groups`` from CategoryFigure rows matching ``q``."""
+    """``tally_category_groups`` from CategoryFigure rows matching ``q``, already summed by the
+    categories' wording (what ``category_rows`` compares them by; no category: "")."""
     rows = (
         CategoryFigure.objects.filter(q)
         .order_by()
-        .values("category_id", title=F("category__title"))
+        .values(title=Coalesce(F("category__title"), Value(""), output_field=TextField()))
         .annotate(**{c: Coalesce(Sum(c), 0) for c in CATEGORIES.sums})
     )
-    return [r for r in raw_values(rows) if r["total"]]
+    return [r | {"category_id": None} for r in raw_values(rows) if r["total"]]
 
 
 # --- the same judgement in SQL over TaskTally (any scope the figures cannot say) --------------

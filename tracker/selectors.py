@@ -443,29 +443,26 @@ def category_rows(
     stored on the task when it is created (``Task.category``), compared across inspections by
     its wording (read live: a renamed category shows at once)."""
     grouped = category_groups(tasks, today, f) if grouped is None else grouped
-    if all("title" in r for r in grouped):  # joined by the query (today's figures, tallies)
-        titles = {r["category_id"]: r["title"] for r in grouped}
-    else:  # a past day's cached counts: the titles read now
+    titles = {}
+    if not all("title" in r for r in grouped):  # a past day's cached counts: titles read now
         titles = dict(
             Problem.objects.filter(
                 pk__in=[r["category_id"] for r in grouped if r["category_id"]]
             ).values_list("pk", "title")
         )
-    # Categories are per inspection; offices compare them by their wording across inspections.
+    # Categories are per inspection; offices compare them by their wording across inspections
+    # (rows joined to their title by the query, today's, carry it; no category: "").
     by_title: dict[str, dict] = {}
     for r in grouped:
-        key = r["category_id"]
-        title = (titles.get(key) or "") if key else ""
-        entry = by_title.setdefault(
-            title, {"title": title, "ids": set(), "total": 0, "done": 0, "overdue": 0}
-        )
-        if key is not None:
-            entry["ids"].add(key)
+        if "title" in r:
+            title = r["title"] or ""
+        else:
+            title = (titles.get(r["category_id"]) or "") if r["category_id"] else ""
+        entry = by_title.setdefault(title, {"title": title, "total": 0, "done": 0, "overdue": 0})
         for field in ("total", "done", "overdue"):
             entry[field] += r[field]
     rows = sorted(by_title.values(), key=lambda r: (-r["total"], r["title"]))
     for row in rows:
-        row["ids"] = sorted(row["ids"])
         row["completion_rate"] = completion_rate(row["done"], row["total"])
     return rows
 
