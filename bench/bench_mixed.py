@@ -488,8 +488,8 @@ if __name__ != "__main__":
         page = user.get(f"/tasks/{pk}/", "task page (writer)")
         text = page.text or ""
         version = VERSION_RE.search(text)
-        if not version:
-            return False  # a closed task has no progress form
+        if not version or f"/tasks/{pk}/progress/" not in text:
+            return False  # a closed task has no progress form (its other forms carry a version)
         # Django accepts the unmasked secret as the form token when it equals the cookie.
         data = [("csrfmiddlewaretoken", CSRF_SECRET), ("version", version.group(1))]
         data.append(("note", f"bench note {time.time():.3f}"))
