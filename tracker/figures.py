@@ -150,6 +150,23 @@ def judge(row, day: datetime.date, yellow_days: int, f: TaskFields = TALLY_FIELD
     return counts
 
 
+def counted(count, day: datetime.date, yellow_days: int, f: TaskFields) -> dict:
+    """GROUP_COUNTS but days overdue as aggregates: ``count(q)`` for each rule's ``q`` (over
+    the ``f`` columns, as of ``day``): ``Count("id", filter=q)`` over tasks, ``_n`` over
+    tallies."""
+    return {
+        "total": count(None),
+        "done": count(done_q(f)),
+        **{f"status_{s}": count(Q(**{f.status: s})) for s in TaskStatus.values},
+        "overdue": count(overdue_q(day, f)),
+        "due_soon": count(due_soon_q(day, yellow_days, f)),
+        "basic_late": count(basic_late_q(day, f)),
+        "no_deadline": count(no_deadline_q(f)),
+        "report_due": count(report_due_q(day, f)),
+        **{f"due_{d}": count(due_soon_q(day, d, f)) for d in DUE_SOON_WINDOWS},
+    }
+
+
 def _text(values) -> str:
     return "|".join("" if v is None else str(v) for v in values)
 
@@ -214,17 +231,7 @@ def _judged(table: Table, tally: Q, day: datetime.date, yellow_days: int) -> lis
     """The table's rows from the tallies matching ``tally``: grouped sums in SQL, and for the
     oldest overdue deadline and overdue_days one pass over the overdue tallies."""
     f = TALLY_FIELDS
-    sums = {
-        "total": _n(),
-        "done": _n(done_q(f)),
-        **{f"status_{s}": _n(Q(status=s)) for s in TaskStatus.values},
-        "overdue": _n(overdue_q(day, f)),
-        "due_soon": _n(due_soon_q(day, yellow_days, f)),
-        "basic_late": _n(basic_late_q(day, f)),
-        "no_deadline": _n(no_deadline_q(f)),
-        "report_due": _n(report_due_q(day, f)),
-        **{f"due_{d}": _n(due_soon_q(day, d, f)) for d in DUE_SOON_WINDOWS},
-    }
+    sums = counted(_n, day, yellow_days, f)
     scope = TaskTally.objects.filter(tally).order_by()
     asked = {c: sums[c] for c in table.sums if c != "overdue_days"}
     rows = {
@@ -368,17 +375,7 @@ def differences() -> list[str]:
 def _live(table: Table, tasks, day: datetime.date, yellow_days: int) -> list[dict]:
     """The table's rows counted from the tasks themselves (for ``differences``)."""
     f = FIELDS
-    sums = {
-        "total": Count("id"),
-        "done": Count("id", filter=done_q(f)),
-        **{f"status_{s}": Count("id", filter=Q(status=s)) for s in TaskStatus.values},
-        "overdue": Count("id", filter=overdue_q(day, f)),
-        "due_soon": Count("id", filter=due_soon_q(day, yellow_days, f)),
-        "basic_late": Count("id", filter=basic_late_q(day, f)),
-        "no_deadline": Count("id", filter=no_deadline_q(f)),
-        "report_due": Count("id", filter=report_due_q(day, f)),
-        **{f"due_{d}": Count("id", filter=due_soon_q(day, d, f)) for d in DUE_SOON_WINDOWS},
-    }
+    sums = counted(lambda q: Count("id", filter=q), day, yellow_days, f)
     asked = {c: sums[c] for c in table.sums if c != "overdue_days"}
     if table.oldest:
         asked["oldest_deadline"] = Min("deadline", filter=overdue_q(day, f))
@@ -476,17 +473,7 @@ def tally_groups(tally: Q, today: datetime.date, rules: LampRules) -> list[dict]
     """``scope_groups`` from the tallies matching ``tally`` (a Q over TaskTally): two grouped
     queries, the second only over the overdue rows (days overdue and the oldest deadline)."""
     f = TALLY_FIELDS
-    aggregates = {f"status_{s}": _n(Q(status=s)) for s in TaskStatus.values}
-    aggregates.update(
-        total=_n(),
-        done=_n(done_q(f)),
-        overdue=_n(overdue_q(today, f)),
-        due_soon=_n(due_soon_q(today, rules.yellow_days, f)),
-        basic_late=_n(basic_late_q(today, f)),
-        no_deadline=_n(no_deadline_q(f)),
-        report_due=_n(report_due_q(today, f)),
-        **{f"due_{d}": _n(due_soon_q(today, d, f)) for d in DUE_SOON_WINDOWS},
-    )
+    aggregates = counted(_n, today, rules.yellow_days, f)
     scope = TaskTally.objects.filter(tally).order_by()
     group = ("owner_unit_id", "inspection_id", "task_type")
     rows = {
