@@ -370,10 +370,13 @@ def rebuild(apps=None) -> dict[str, int]:
     return {"tallies": len(tallies), "day_tallies": len(days)}
 
 
+# The cache key whose value the completion trend's cached past days are keyed by
+# (tracker.selectors._day_tally_per_day): a rebuild rewrites past days, so it changes the value.
+TREND_GENERATION_KEY = "rectify:trend-generation"
+
+
 def _bump_trend_generation() -> None:
     from django.core.cache import cache
-
-    from tracker.selectors import TREND_GENERATION_KEY
 
     transaction.on_commit(lambda: cache.set(TREND_GENERATION_KEY, timezone.now().timestamp()))
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, transaction
@@ -58,9 +57,6 @@ from tracker.rules import (
     overdue_q,
     report_due_q,
 )
-
-if TYPE_CHECKING:
-    from tracker.aggregates import TallyKey
 
 DUE_SOON_WINDOWS = (7, 30)
 
@@ -263,9 +259,10 @@ OLDEST_SQL = (
 )
 
 
-def apply(deltas: dict[TallyKey, int], upsert) -> None:
-    """Add tally ``deltas`` (key → tasks gained or lost) to the figures, judged for the day they
-    hold; called by ``tracker.aggregates._write`` after the tallies, in the same transaction.
+def apply(deltas: dict, upsert) -> None:
+    """Add tally ``deltas`` (``aggregates.TallyKey`` → tasks gained or lost) to the figures,
+    judged for the day they hold; called by ``tracker.aggregates._write`` after the tallies, in
+    the same transaction.
     ``upsert`` is aggregates' portable ``INSERT … ON CONFLICT DO UPDATE`` (rows sorted by key)."""
     held = current()
     if held is None:

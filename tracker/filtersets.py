@@ -320,7 +320,8 @@ class TaskFilterSet(django_filters.FilterSet):
         if org_id is None and inspection:
             org_id = inspection.organization_id
         # Kept per scope until an organization or inspection changes (tracker.scope_choices).
-        form.fields["organization"].widget = forms.Select(choices=organization_choices(access))
+        choices = organization_choices(access, scope_organizations(access), ANY_LABEL)
+        form.fields["organization"].widget = forms.Select(choices=choices)
         chosen = {name: data.get(name) for name in ("inspection", "category", "unit")}
 
         def keep(queryset, name):

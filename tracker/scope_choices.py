@@ -66,21 +66,20 @@ def forget() -> None:
     _LOCAL.clear()
 
 
-def organization_choices(access) -> FrozenChoices:
-    """``("", 全部)`` then (pk, name) of the organizations of ``access.inspections()``, by name
-    (the filter form's organization select)."""
-    from tracker.filtersets import ANY_LABEL, scope_organizations
-
+def organization_choices(access, organizations, any_label) -> FrozenChoices:
+    """``("", any_label)`` then (pk, name) of ``organizations`` (a queryset of the scope's
+    organizations: ``tracker.filtersets.scope_organizations(access)``), by name (the filter
+    form's organization select), kept for ``access``'s scope."""
     key = access.inspections_key()
     if key is None:
-        rows = scope_organizations(access).order_by("name").values_list("pk", "name")
-        return FrozenChoices([("", ANY_LABEL), *rows])
+        rows = organizations.order_by("name").values_list("pk", "name")
+        return FrozenChoices([("", any_label), *rows])
     current = generation()
     kept = _LOCAL.get(key)
     if kept is not None and kept[0] == current:
         return kept[1]
-    rows = scope_organizations(access).order_by("name").values_list("pk", "name")
-    choices = FrozenChoices([("", ANY_LABEL), *rows])
+    rows = organizations.order_by("name").values_list("pk", "name")
+    choices = FrozenChoices([("", any_label), *rows])
     if len(_LOCAL) >= _LOCAL_MAX:
         _LOCAL.clear()
     _LOCAL[key] = (current, choices)

@@ -36,6 +36,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from tracker import figures
+from tracker.aggregates import TREND_GENERATION_KEY
 from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
 from tracker.figures import (
     DUE_SOON_WINDOWS,
@@ -538,9 +539,6 @@ def completion_history(
             }
         )
     return rows
-
-
-TREND_GENERATION_KEY = "rectify:trend-generation"
 
 
 def _day_tally_per_day(day_tally: Q, as_of: datetime.date) -> list[dict]:
