@@ -118,8 +118,9 @@ def estimated_rows(data: bytes) -> int:
             match = re.search(r'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"', head)
             if match and match.group(1):
                 rows = max(rows, int(match.group(1)))
-            else:
-                rows = max(rows, member.file_size // BYTES_PER_ROW)
+            else:  # an estimate never refuses (only a sheet's own claim does, when read)
+                estimate = member.file_size // BYTES_PER_ROW
+                rows = max(rows, min(estimate, settings.RECTIFY["XLSX_MAX_ROWS"]))
     return rows
 
 
