@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
+import redis
 from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
 from tests import factories
-from tests.test_celery_reminders import BROKER, Worker, broker, wait_for  # noqa: F401
+from tests.test_celery_reminders import BROKER, Worker, wait_for
 from tests.test_ledger import edit, export, sheet_rows, upload
 from tracker import ledger_jobs
 from tracker.choices import EventSource, TaskStatus
@@ -185,11 +187,14 @@ class _NoMail:
 
 
 @pytest.fixture
-def project_app(broker):  # noqa: F811
-    """The project's Celery app (what the view queues with) sending to the test Redis."""
+def project_app():
+    """The project's Celery app (what the view queues with) sending to the test Redis, on a
+    queue of this test's own: the reminder tests' workers share that Redis database (and flush
+    it), so this test neither flushes it nor consumes their queue, nor they its."""
     from rectify.celery import app
 
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    queue = f"ledger-jobs-test-{os.getpid()}"
+    saved = (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_default_queue)
 
     def reset():
         if app._pool is not None:
@@ -199,14 +204,18 @@ def project_app(broker):  # noqa: F811
 
     reset()
     app.conf.broker_url, app.conf.broker_transport_options = BROKER, {}
-    yield app
+    app.conf.task_default_queue = queue
+    yield queue
     reset()
-    app.conf.broker_url, app.conf.broker_transport_options = saved
+    (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_default_queue) = saved
+    client = redis.Redis.from_url(BROKER)
+    client.delete(queue)
+    client.close()
 
 
 @pytest.fixture
 def worker(tmp_path, project_app):
-    started = Worker(_NoMail(), tmp_path).start()
+    started = Worker(_NoMail(), tmp_path, queue=project_app).start()
     yield started
     started.stop()
 
