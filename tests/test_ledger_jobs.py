@@ -181,6 +181,17 @@ def self_threshold_high():
 # --- through Redis and a real Celery worker ------------------------------------------------
 
 
+def _own_database(url: str) -> str:
+    """The Redis database next to the reminder tests' (they flush theirs, and with it any queue
+    and kombu binding in it, at the start and end of each test); this test flushes nothing."""
+    base, _sep, db = url.rpartition("/")
+    number = int(db) if db.isdigit() else 0
+    return f"{base}/{number + 1 if number < 15 else number - 1}"
+
+
+JOB_BROKER = os.environ.get("LEDGER_JOBS_REDIS_URL_FOR_TESTS", _own_database(BROKER))
+
+
 class _NoMail:
     def env(self) -> dict:
         return {}
@@ -188,9 +199,8 @@ class _NoMail:
 
 @pytest.fixture
 def project_app():
-    """The project's Celery app (what the view queues with) sending to the test Redis, on a
-    queue of this test's own: the reminder tests' workers share that Redis database (and flush
-    it), so this test neither flushes it nor consumes their queue, nor they its."""
+    """The project's Celery app (what the view queues with) sending to a test Redis database of
+    its own (JOB_BROKER), on a queue named for this process."""
     from rectify.celery import app
 
     queue = f"ledger-jobs-test-{os.getpid()}"
@@ -203,19 +213,19 @@ def project_app():
         app.amqp._producer_pool = None
 
     reset()
-    app.conf.broker_url, app.conf.broker_transport_options = BROKER, {}
+    app.conf.broker_url, app.conf.broker_transport_options = JOB_BROKER, {}
     app.conf.task_default_queue = queue
     yield queue
     reset()
     (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_default_queue) = saved
-    client = redis.Redis.from_url(BROKER)
+    client = redis.Redis.from_url(JOB_BROKER)
     client.delete(queue)
     client.close()
 
 
 @pytest.fixture
 def worker(tmp_path, project_app):
-    started = Worker(_NoMail(), tmp_path, queue=project_app).start()
+    started = Worker(_NoMail(), tmp_path, queue=project_app, CELERY_BROKER_URL=JOB_BROKER).start()
     yield started
     started.stop()
 
