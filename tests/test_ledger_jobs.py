@@ -16,6 +16,7 @@ import os
 
 import pytest
 import redis
+from celery import _state as celery_state
 from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
@@ -212,10 +213,15 @@ def project_app():
             app._pool = None
         app.amqp._producer_pool = None
 
+    # A Celery app made since (the reminder tests' client) became the current one, which
+    # shared tasks send through: the project's app is made current again for this test.
+    previous = celery_state.get_current_app()
     reset()
     app.conf.broker_url, app.conf.broker_transport_options = JOB_BROKER, {}
     app.conf.task_default_queue = queue
+    app.set_current()
     yield queue
+    previous.set_current()
     reset()
     (app.conf.broker_url, app.conf.broker_transport_options, app.conf.task_default_queue) = saved
     client = redis.Redis.from_url(JOB_BROKER)
