@@ -303,6 +303,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracker.tasks.catch_up_sweep",
         "schedule": crontab(minute=env_int("REMINDER_CATCH_UP_MINUTE", 17)),
     },
+    # Result files of background ledger jobs (tracker.ledger_jobs) older than a day go.
+    "hourly-ledger-job-purge": {
+        "task": "tracker.tasks.purge_ledger_jobs",
+        "schedule": crontab(minute=43),
+    },
     "weekly-supervisor-summary": {
         "task": "tracker.tasks.weekly_summary",
         "schedule": crontab(hour=_sweep_hour, minute=_sweep_minute, day_of_week="mon"),
@@ -452,6 +457,10 @@ RECTIFY = {
     "XLSX_MAX_ROWS": env_int("XLSX_MAX_ROWS", 200_000),
     "XLSX_MAX_COLUMNS": env_int("XLSX_MAX_COLUMNS", 50),
     "XLSX_MAX_CELL_CHARS": env_int("XLSX_MAX_CELL_CHARS", 32767),
+    # A ledger export of more tasks than this, or an upload of more rows, runs as a background
+    # job (tracker/ledger_jobs.py) with a progress page, so no request outlasts a worker's
+    # timeout; smaller ones answer at once, as before.
+    "LEDGER_SYNC_ROWS": env_int("LEDGER_SYNC_ROWS", 5000),
     # 屡巡屡犯: a problem of a later inspection whose title is at least this similar (0-1,
     # tracker/similarity.py) to one an earlier inspection of the same organization fed back is
     # linked to it as a likely repeat.

@@ -47,8 +47,9 @@ def broker():
 class Worker:
     """A `celery -A rectify worker` subprocess on the test database and the test SMTP server."""
 
-    def __init__(self, smtp: SMTPServer, tmp_path: Path, **env: str):
+    def __init__(self, smtp: SMTPServer, tmp_path: Path, queue: str | None = None, **env: str):
         db = connection.settings_dict
+        self.queue = queue  # consume only this queue (default: Celery's "celery")
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "rectify.settings",
@@ -79,6 +80,7 @@ class Worker:
                 "--without-heartbeat",
                 "-n",
                 f"reminders-{time.monotonic_ns()}@%h",
+                *(["-Q", self.queue] if self.queue else []),
             ],
             cwd=ROOT,
             env=self.env,

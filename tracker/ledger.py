@@ -124,11 +124,20 @@ def unit_names(task: Task) -> list[str]:
     return names
 
 
-def ledger_rows(tasks: QuerySet[Task], today: datetime.date | None = None) -> Iterator[list]:
-    """One list of cell values per task, in HEADERS order."""
+Progress = Callable[[int], None]
+
+
+def ledger_rows(
+    tasks: QuerySet[Task], today: datetime.date | None = None, progress: Progress | None = None
+) -> Iterator[list]:
+    """One list of cell values per task, in HEADERS order; ``progress`` (a background export's)
+    is told the number of rows written after every EXPORT_CHUNK rows and at the end."""
     today = today or local_today()
     qs = ledger_queryset(tasks)
+    number = 0
     for number, task in enumerate(qs.iterator(chunk_size=EXPORT_CHUNK), start=1):
+        if progress is not None and number % EXPORT_CHUNK == 0:
+            progress(number)
         yield [
             number,
             _category(task),
@@ -146,9 +155,13 @@ def ledger_rows(tasks: QuerySet[Task], today: datetime.date | None = None) -> It
             task.pk,
             task.version,
         ]
+    if progress is not None:
+        progress(number)
 
 
-def export_xlsx(tasks: QuerySet[Task], today: datetime.date | None = None) -> bytes:
+def export_xlsx(
+    tasks: QuerySet[Task], today: datetime.date | None = None, progress: Progress | None = None
+) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
@@ -172,7 +185,7 @@ def export_xlsx(tasks: QuerySet[Task], today: datetime.date | None = None) -> by
         header.append(cell)
     sheet.append(header)
     wrap = Alignment(wrap_text=True, vertical="top")
-    for values in ledger_rows(tasks, today):
+    for values in ledger_rows(tasks, today, progress):
         row = []
         for value in values:
             # Plain values are written as they are (a number, a text openpyxl would not read as
@@ -207,11 +220,13 @@ class _Echo:
         return value
 
 
-def export_csv(tasks: QuerySet[Task], today: datetime.date | None = None) -> Iterator[bytes]:
+def export_csv(
+    tasks: QuerySet[Task], today: datetime.date | None = None, progress: Progress | None = None
+) -> Iterator[bytes]:
     """CSV chunks, the first starting with a UTF-8 BOM (Excel then reads it as UTF-8)."""
     writer = csv.writer(_Echo())
     yield ("\ufeff" + writer.writerow([str(HEADER_LABELS[h]) for h in HEADERS])).encode()
-    for values in ledger_rows(tasks, today):
+    for values in ledger_rows(tasks, today, progress):
         yield writer.writerow(
             [
                 ""
@@ -382,6 +397,12 @@ class Preview:
 
     rows: list[RowPreview]
     missing_version: bool = False  # an old export, without the version column
+    # A preview read back from a background job keeps only its notable rows, and the count.
+    total_rows: int | None = None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.total_rows is None else self.total_rows
 
     @property
     def changed(self) -> list[RowPreview]:

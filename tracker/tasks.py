@@ -160,3 +160,21 @@ def send_ladder_emails(ids: list[int] | None = None, document_id: int | None = N
         "failed": report.failed,
         "retry_in": countdown,
     }
+
+
+@shared_task(name="tracker.tasks.run_ledger_job")
+def run_ledger_job(job_id: int) -> dict:
+    """A large ledger's export, upload preview or apply (``tracker.ledger_jobs``); safe to run
+    twice: the job is claimed first, and a claimed job is not run again (until its lease runs
+    out, its worker lost)."""
+    from tracker import ledger_jobs
+
+    return {"job": job_id, "status": ledger_jobs.run(job_id)}
+
+
+@shared_task(name="tracker.tasks.purge_ledger_jobs")
+def purge_ledger_jobs() -> dict:
+    """Delete ledger job files past their retention; queue again jobs whose worker was lost."""
+    from tracker import ledger_jobs
+
+    return ledger_jobs.purge()

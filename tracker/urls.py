@@ -42,6 +42,9 @@ urlpatterns += [
     path("ledger/export/", ledger.ledger_export, name="ledger_export"),
     path("ledger/upload/", ledger.ledger_upload, name="ledger_upload"),
     path("ledger/confirm/", ledger.ledger_confirm, name="ledger_confirm"),
+    path("ledger/jobs/<int:pk>/", ledger.ledger_job, name="ledger_job"),
+    path("ledger/jobs/<int:pk>/status/", ledger.ledger_job_status, name="ledger_job_status"),
+    path("ledger/jobs/<int:pk>/download/", ledger.ledger_job_download, name="ledger_job_download"),
 ]
 
 # --- rectification plan (整改方案) import and template

@@ -17,6 +17,7 @@ from tracker.models.ladder import (
     LadderDelivery,
     SupervisionDocument,
 )
+from tracker.models.ledger_jobs import LedgerJob
 from tracker.models.notifications import Notification
 from tracker.models.orgs import Membership, Organization, ScopeAssignment, Unit
 from tracker.models.outcomes import InspectionOutcome as InspectionOutcome
@@ -54,3 +55,4 @@ __all__ += ["TaskDayTally", "TaskTally", "Notification"]
 __all__ += ["CategoryFigure", "FigureDay", "GroupFigure", "TypeFigure"]
 __all__ += ["DocumentCounter", "DocumentState", "LadderDelivery", "SupervisionDocument"]
 __all__ += ["RecheckItem", "RecheckRound", "RepeatLink"]
+__all__ += ["LedgerJob"]

@@ -5,6 +5,11 @@ by a random token held in the session with what the preview would apply: the row
 and a digest of their changes), so the confirm step re-reads exactly what was previewed and
 refuses, keeping nothing, if a task changed meanwhile or the upload would now do anything else.
 Which changes a user may make is decided by tracker.permissions and tracker.actions, never here.
+
+A ledger past ``RECTIFY["LEDGER_SYNC_ROWS"]`` (the export's tasks, the upload's rows, the
+confirm of such an upload) is handed to a background job (tracker.ledger_jobs): the request
+answers with the job's page, which shows its progress, then the download, the preview (with the
+same confirm form) or what was imported. A job is its user's alone: anyone else's answers 404.
 """
 
 from __future__ import annotations
@@ -13,23 +18,27 @@ import secrets
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
+    JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from tracker import ledger
+from tracker import ledger, ledger_jobs
 from tracker.actions import ActionError
 from tracker.filtersets import TaskFilterSet
-from tracker.models import local_today
+from tracker.models import LedgerJob, local_today
 from tracker.permissions import access_for
 from tracker.views import staging
 
@@ -62,6 +71,12 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     invalid = filterset.is_bound and not filterset.is_valid()
     tasks = filterset.queryset.none() if invalid else filterset.qs
     today = filterset.today()
+    count = tasks.count()
+    if count > ledger_jobs.threshold():
+        job = ledger_jobs.start_export(
+            request.user, request.GET.urlencode(), request.GET.get("fmt", "xlsx"), today, count
+        )
+        return redirect("tracker:ledger_job", job.pk)
     stamp = today.strftime("%Y%m%d")
     if request.GET.get("fmt") == "csv":
         response = StreamingHttpResponse(
@@ -88,6 +103,15 @@ def ledger_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
+            name = Path(upload.name).name[:200]
+            estimate = ledger_jobs.estimated_rows(data)
+            # Past the row bound it is refused below at once, whatever it would take to read.
+            if ledger_jobs.threshold() < estimate <= settings.RECTIFY["XLSX_MAX_ROWS"]:
+                # Read and previewed by a worker; the confirm then starts an apply job.
+                token = secrets.token_hex(16)
+                (_upload_dir() / f"{token}.xlsx").write_bytes(data)
+                job = ledger_jobs.start_preview(request.user, token, name, estimate)
+                return redirect("tracker:ledger_job", job.pk)
             # Refused before it is parsed if it unpacks past the configured bounds.
             rows = ledger.read_ledger(data, Path(upload.name).name)
         except ledger.LedgerError as exc:
@@ -121,6 +145,11 @@ def ledger_confirm(request: HttpRequest) -> HttpResponse:
     if not pending or pending.get("token") != request.POST.get("token"):
         messages.error(request, _("没有待确认的台账,请重新上传。"))
         return redirect("tracker:ledger_upload")
+    if pending.get("job"):
+        # Previewed by a worker: a ledger that large is applied by one too.
+        del request.session[SESSION_KEY]
+        job = ledger_jobs.start_apply(request.user, pending)
+        return redirect("tracker:ledger_job", job.pk)
     path = _upload_dir() / f"{pending['token']}.xlsx"
     try:
         rows = ledger.read_ledger(path.read_bytes(), pending["name"])
@@ -140,3 +169,87 @@ def ledger_confirm(request: HttpRequest) -> HttpResponse:
         path.unlink(missing_ok=True)
     messages.success(request, _("已导入 %d 项修改。") % applied)
     return redirect("tracker:ledger_upload")
+
+
+def _own_job(request: HttpRequest, pk: int) -> LedgerJob:
+    """The user's own job; anyone else's, or one that does not exist, answers 404."""
+    return get_object_or_404(LedgerJob, pk=pk, user=request.user)
+
+
+def _job_status(job: LedgerJob) -> dict:
+    download = None
+    if job.kind == LedgerJob.Kind.EXPORT and job.status == LedgerJob.Status.DONE:
+        download = reverse("tracker:ledger_job_download", args=[job.pk])
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "status": job.status,
+        "finished": job.finished,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "error": job.error,
+        "download": download,
+        "result": {k: v for k, v in job.result.items() if k in ("applied", "filename")},
+    }
+
+
+@login_required
+def ledger_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background ledger job: its progress (the page refreshes itself until it is done), then
+    the download, the preview with its confirm form, or what was imported."""
+    job = _own_job(request, pk)
+    if job.kind == LedgerJob.Kind.PREVIEW and job.status == LedgerJob.Status.DONE:
+        result = ledger_jobs.stored_preview(job)
+        if result is None:
+            messages.error(request, _("台账文件已失效,请重新上传。"))
+            return redirect("tracker:ledger_upload")
+        access = access_for(request)
+        if not access.may_upload_ledger:
+            raise Http404("No ledger upload for this user.")
+        request.session[SESSION_KEY] = {
+            "token": job.params["token"],
+            "name": job.params["name"],
+            "versions": job.result.get("versions", {}),
+            "digest": job.result.get("digest", ""),
+            "job": job.pk,
+        }
+        return render(
+            request,
+            "tracker/ledger_preview.html",
+            {
+                "preview": result,
+                "name": job.params["name"],
+                "token": job.params["token"],
+                "today": local_today(),
+            },
+        )
+    return render(request, "tracker/ledger_job.html", {"job": job, "status": _job_status(job)})
+
+
+@login_required
+def ledger_job_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """The job's progress as JSON (for a script, or a page that polls instead of refreshing)."""
+    return JsonResponse(_job_status(_own_job(request, pk)))
+
+
+@login_required
+def ledger_job_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finished export's file, to its user while they may still see the ledger."""
+    job = _own_job(request, pk)
+    if job.kind != LedgerJob.Kind.EXPORT or job.status != LedgerJob.Status.DONE:
+        raise Http404("No file for this job.")
+    if not access_for(request).may_see_dashboard:
+        raise Http404("No ledger for this user.")
+    path = ledger_jobs.result_file(job)
+    if path is None:
+        raise Http404("The file is gone.")
+    filename = job.result.get("filename", path.name)
+    content_type = (
+        "text/csv; charset=utf-8"
+        if filename.endswith(".csv")
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+    )
