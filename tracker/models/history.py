@@ -1,4 +1,5 @@
-"""The append-only history of every task: one event row per change, never edited or deleted."""
+"""The append-only history of every task and inspection: one event row per change, never edited
+or deleted."""
 
 from __future__ import annotations
 
@@ -96,27 +97,23 @@ class HistoryIsAppendOnly(Exception):
     """Raised by any attempt to edit or delete a history event."""
 
 
-class TaskEventQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
+    """A history table's rows: no bulk update or delete either."""
+
     def update(self, **kwargs):
-        raise HistoryIsAppendOnly("task history cannot be updated")
+        raise HistoryIsAppendOnly(f"{self.model._meta.verbose_name} cannot be updated")
 
     def delete(self):
-        raise HistoryIsAppendOnly("task history cannot be deleted")
+        raise HistoryIsAppendOnly(f"{self.model._meta.verbose_name} cannot be deleted")
 
     _update = update
 
 
-class TaskEvent(models.Model):
-    """What changed on a task, from what to what, who or what did it, when and why."""
+class AppendOnlyEvent(models.Model):
+    """What every history row holds besides what it is about: from what to what, why, who or
+    what did it, when; written once, never edited or deleted (and, on PostgreSQL, a trigger and
+    the app role's grants refuse it too: tracker.signals, create_app_role)."""
 
-    task = models.ForeignKey(
-        "tracker.Task",
-        verbose_name=_("整改任务"),
-        # PROTECT: a task with history cannot vanish, and neither can its history.
-        on_delete=models.PROTECT,
-        related_name="events",
-    )
-    kind = models.CharField(_("事件"), max_length=32, choices=EventKind.choices)
     old_value = models.TextField(_("原值"), blank=True)
     new_value = models.TextField(_("新值"), blank=True)
     reason = models.TextField(_("说明"), blank=True)
@@ -133,12 +130,36 @@ class TaskEvent(models.Model):
     source_ref = models.CharField(_("来源标识"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
 
-    objects = TaskEventQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None or kwargs.get("force_update"):
+            raise HistoryIsAppendOnly(f"{self._meta.verbose_name} cannot be edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise HistoryIsAppendOnly(f"{self._meta.verbose_name} cannot be deleted")
+
+
+class TaskEvent(AppendOnlyEvent):
+    """What changed on a task, from what to what, who or what did it, when and why."""
+
+    task = models.ForeignKey(
+        "tracker.Task",
+        verbose_name=_("整改任务"),
+        # PROTECT: a task with history cannot vanish, and neither can its history.
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    kind = models.CharField(_("事件"), max_length=32, choices=EventKind.choices)
+
+    class Meta(AppendOnlyEvent.Meta):
         verbose_name = _("任务历史")
         verbose_name_plural = _("任务历史")
-        ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["task", "created_at"])]
 
     def __str__(self) -> str:
@@ -146,26 +167,8 @@ class TaskEvent(models.Model):
             label_events([self])
         return f"{self.get_kind_display()}: {self.old_display} → {self.new_display}"
 
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None or kwargs.get("force_update"):
-            raise HistoryIsAppendOnly("task history cannot be edited")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise HistoryIsAppendOnly("task history cannot be deleted")
-
-
-class InspectionEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise HistoryIsAppendOnly("inspection history cannot be updated")
-
-    def delete(self):
-        raise HistoryIsAppendOnly("inspection history cannot be deleted")
-
-    _update = update
-
-
-class InspectionEvent(models.Model):
+class InspectionEvent(AppendOnlyEvent):
     """What changed on an inspection (its group, round, dates, declared figures), from what to
     what, who did it and why; ``field`` is "created" for the row written when it was made.
     Written by ``tracker.actions.create_inspection`` / ``edit_inspection`` only."""
@@ -177,27 +180,10 @@ class InspectionEvent(models.Model):
         related_name="events",
     )
     field = models.CharField(_("字段"), max_length=32)
-    old_value = models.TextField(_("原值"), blank=True)
-    new_value = models.TextField(_("新值"), blank=True)
-    reason = models.TextField(_("说明"), blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("操作人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    source = models.CharField(_("来源"), max_length=16, choices=EventSource.choices)
-    source_ref = models.CharField(_("来源标识"), max_length=255, blank=True)
-    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
 
-    objects = InspectionEventQuerySet.as_manager()
-
-    class Meta:
+    class Meta(AppendOnlyEvent.Meta):
         verbose_name = _("巡视巡察历史")
         verbose_name_plural = _("巡视巡察历史")
-        ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["inspection", "created_at"])]
 
     def __str__(self) -> str:
@@ -219,11 +205,3 @@ class InspectionEvent(models.Model):
             return str(Inspection._meta.get_field(self.field).verbose_name)
         except Exception:
             return self.field
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None or kwargs.get("force_update"):
-            raise HistoryIsAppendOnly("inspection history cannot be edited")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise HistoryIsAppendOnly("inspection history cannot be deleted")
