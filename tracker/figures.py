@@ -118,6 +118,14 @@ TYPES = Table(
 )
 CATEGORIES = Table(CategoryFigure, ("inspection_id", "category_id"), ("total", "done", "overdue"))
 TABLES = (GROUPS, TYPES, CATEGORIES)
+# Not a table: the rows ``tally_groups`` reads from the tallies for the other filters, in the
+# shape of ``tracker.selectors.scope_groups``.
+SCOPE_GROUPS = Table(
+    TaskTally,
+    ("owner_unit_id", "inspection_id", "task_type"),
+    tuple(c for c in GROUP_COUNTS if c != "days_overdue") + ("overdue_days",),
+    oldest=True,
+)
 
 
 def judge(row, day: datetime.date, yellow_days: int, f: TaskFields = TALLY_FIELDS) -> dict:
@@ -467,26 +475,14 @@ def _n(q: Q | None = None) -> Coalesce:
 
 
 def tally_groups(tally: Q, today: datetime.date, rules: LampRules) -> list[dict]:
-    """``scope_groups`` from the tallies matching ``tally`` (a Q over TaskTally): two grouped
-    queries, the second only over the overdue rows (days overdue and the oldest deadline)."""
-    f = TALLY_FIELDS
-    aggregates = counted(_n, today, rules.yellow_days, f)
-    scope = TaskTally.objects.filter(tally).order_by()
-    group = ("owner_unit_id", "inspection_id", "task_type")
-    rows = {
-        tuple(r[g] for g in group): r | {"days_overdue": 0, "oldest_deadline": None}
-        for r in scope.values(*group).annotate(**aggregates)
-        if r["total"]
-    }
-    late = scope.filter(overdue_q(today, f)).values(*group, "deadline").annotate(n=_n())
-    for r in late:
-        row = rows.get(tuple(r[g] for g in group))
-        if row is None or not r["n"]:
-            continue
-        row["days_overdue"] += r["n"] * (today - r["deadline"]).days
-        if row["oldest_deadline"] is None or r["deadline"] < row["oldest_deadline"]:
-            row["oldest_deadline"] = r["deadline"]
-    return list(rows.values())
+    """``scope_groups`` from the tallies matching ``tally`` (a Q over TaskTally): the figures'
+    own judgement (``_judged``) per (owner, inspection, type), days overdue from the deadlines'
+    day numbers."""
+    ordinal = today.toordinal()
+    rows = _judged(SCOPE_GROUPS, tally, today, rules.yellow_days)
+    for row in rows:
+        row["days_overdue"] = row["overdue"] * ordinal - row.pop("overdue_days")
+    return rows
 
 
 def tally_category_groups(
