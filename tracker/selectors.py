@@ -49,7 +49,6 @@ from tracker.figures import _n as _n
 from tracker.history_asof import end_of, fields_of, scope_as_of
 from tracker.lamps import LAMP_ORDER, LampRules, lamp, lamp_aggregates
 from tracker.models import (
-    GroupFigure,
     Inspection,
     Problem,
     Task,
@@ -588,26 +587,14 @@ def _history_per_day(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet:
 
 
 def uncontactable_owner_rows(
-    tasks: QuerySet[Task] | None,
-    limit: int = 50,
-    tally: Q | None = None,
-    figure: Q | None = None,
+    tasks: QuerySet[Task] | None, limit: int = 50, tally: Q | None = None
 ) -> list[dict]:
     """Owners of open tasks in ``tasks`` (a dashboard scope) nobody can be emailed at
     (``rules.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
     tasks first. Who can be emailed is a fact of now, so this reads today's owners and statuses
-    whatever the as-of day; with ``figure`` (a Q over the figure tables) from today's figures, with
-    ``tally`` (a Q over TaskTally) from the tallies."""
-    if figure is not None and figures.ready(local_today()):
-        rows = (
-            GroupFigure.objects.filter(figure, no_contact_q("owner_unit"))
-            .order_by()
-            .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
-            .annotate(open_tasks=Sum(F("total") - F("done")))
-            .filter(open_tasks__gt=0)
-            .order_by("-open_tasks", "owner_unit__name")[:limit]
-        )
-    elif tally is not None:
+    whatever the as-of day; with ``tally`` (a Q over TaskTally) from the tallies (today's own
+    dashboard takes them from its unit rows: ``uncontactable_among``)."""
+    if tally is not None:
         rows = (
             TaskTally.objects.filter(tally)
             .filter(open_q(TALLY_FIELDS), no_contact_q("owner_unit"))
@@ -697,7 +684,7 @@ def dashboard(
     """
     today = today or local_today()
     rules = LampRules.from_settings()
-    now_tally, now_figure = tally, figure  # who can be emailed is a fact of now
+    now_tally = tally  # who can be emailed is a fact of now, whatever the day
     if tally is not None and today < local_today():
         tally = None  # a past day is rebuilt from history, which the tallies do not hold
 
@@ -744,7 +731,7 @@ def dashboard(
     if data.get("figures"):  # today's unit rows are now's: who nobody can email, among them
         no_contact = uncontactable_among(units)
     else:
-        no_contact = uncontactable_owner_rows(tasks, tally=now_tally, figure=now_figure)
+        no_contact = uncontactable_owner_rows(tasks, tally=now_tally)
     return {
         "as_of": today,
         "totals": dashboard_totals(None, today, rules, groups["task_type"]),
