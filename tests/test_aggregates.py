@@ -16,6 +16,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.http import QueryDict
@@ -386,6 +387,29 @@ def test_check_aggregates_finds_a_difference_and_rebuild_repairs_it(world):
     call_command("rebuild_aggregates", stdout=io.StringIO())
     assert aggregates.differences() == []
     assert not TaskTally.objects.filter(n=0).exists()
+
+
+def test_the_trends_past_days_are_read_once_a_day_and_again_after_a_rebuild(
+    world, carol, django_capture_on_commit_callbacks
+):
+    """No change writes a past day's trend row, so its sums are cached per scope and day; a
+    rebuild (the one thing that rewrites them) makes the next read take them afresh."""
+    access = access_for(carol)
+
+    def trend():
+        fs = TaskFilterSet(None, queryset=access.tasks(), access=access, as_of_values=True)
+        return selectors.dashboard_for(access, fs)["history"]
+
+    with time_machine.travel(NOW, tick=False):
+        before = trend()
+        past = TaskDayTally.objects.filter(day__lt=NOW.date()).order_by("day").first()
+        TaskDayTally.objects.filter(pk=past.pk).update(created=past.created + 40)
+        assert trend() == before  # read from the cache: the row is not read again
+        cache.clear()  # as on another day
+        assert trend()[-1]["total"] == before[-1]["total"] + 40  # the row as it now is
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("rebuild_aggregates", stdout=io.StringIO())
+        assert trend() == before  # rebuilt from history, read afresh the same day
 
 
 def test_rebuild_gives_what_the_actions_kept(world):

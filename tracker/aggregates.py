@@ -16,6 +16,7 @@ compares them with live counts (``manage.py check_aggregates``).
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -378,7 +379,7 @@ TREND_GENERATION_KEY = "rectify:trend-generation"
 def _bump_trend_generation() -> None:
     from django.core.cache import cache
 
-    transaction.on_commit(lambda: cache.set(TREND_GENERATION_KEY, timezone.now().timestamp()))
+    transaction.on_commit(lambda: cache.set(TREND_GENERATION_KEY, uuid.uuid4().hex, timeout=None))
 
 
 def differences(apps=None) -> list[str]:
