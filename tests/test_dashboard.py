@@ -314,3 +314,28 @@ def test_units_nobody_can_be_emailed_are_listed_with_their_open_tasks(
     assert [(u["name"], u["open_tasks"]) for u in context["no_contact"]] == [("档案馆", 2)]
     assert drill(carol, context["no_contact"][0]["links"]["open"]) == open_ones
     assert "无联系人的单位" in context["body"]
+
+
+def test_the_unit_and_inspection_tables_link_every_figure_and_escape_every_name(
+    client, carol, story, finance, org
+):
+    """The long tables are written in Python (tracker/templatetags/dashboard_rows.py): each
+    row's figures link to their task list, names are escaped, a supervisor's inspection rows
+    carry the notice and report links, and the chosen organization stays selected."""
+    finance.name = "财政局<b>&"
+    finance.save()
+    context = open_dashboard(client, carol, f"?organization={org.pk}").context
+    html = context["body"]
+    unit = next(u for u in context["lamp_units"] if u["id"] == finance.pk)
+    row = next(
+        line for line in html.splitlines() if "财政局&lt;b&gt;&amp;" in line and "lamp-" in line
+    )
+    assert "财政局<b>" not in html
+    for link in ("dashboard", "total", "open", "overdue", "due_soon"):
+        assert f'href="{unit["links"][link].replace("&", "&amp;")}"' in row, link
+    assert f">{unit['overdue']}</a>" in row and '<td data-figure="ladder">' in row
+    inspection = context["inspections"][0]
+    assert f'href="{inspection["links"]["notice_docx"]}"' in html
+    assert f'href="{inspection["links"]["report_docx"]}"' in html
+    page = client.get(reverse("tracker:dashboard") + f"?organization={org.pk}").content.decode()
+    assert f'<option value="{org.pk}" selected>' in page
