@@ -184,20 +184,22 @@ def _result_file(job: LedgerJob, suffix: str) -> Path:
     return path
 
 
-def export_tasks(access: Access, query: str):
-    """The tasks the ledger export gives this user for this query string (the view's rule)."""
+def export_tasks(access: Access, data: QueryDict):
+    """The tasks the ledger export gives this user for these parameters, and the day it is
+    judged on: an invalid filter (a value outside the scope) exports nothing, as the task list
+    lists none. The one rule of the export view and of its background job."""
     from tracker.filtersets import TaskFilterSet
 
-    filterset = TaskFilterSet(QueryDict(query) or None, queryset=access.tasks(), access=access)
+    filterset = TaskFilterSet(data or None, queryset=access.tasks(), access=access)
     invalid = filterset.is_bound and not filterset.is_valid()
-    return filterset.queryset.none() if invalid else filterset.qs
+    return (filterset.queryset.none() if invalid else filterset.qs), filterset.today()
 
 
 def _export(job: LedgerJob) -> str:
     access = Access(job.user)
     if not job.user.is_active or not access.may_see_dashboard:
         return translation.gettext("您已无权导出台账。")
-    tasks = export_tasks(access, job.params.get("query", ""))
+    tasks, _today = export_tasks(access, QueryDict(job.params.get("query", "")))
     job.total = tasks.count()
     LedgerJob.objects.filter(pk=job.pk).update(total=job.total)
     today = datetime.date.fromisoformat(job.params["today"])

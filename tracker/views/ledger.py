@@ -37,7 +37,6 @@ from django.views.decorators.http import require_POST
 
 from tracker import ledger, ledger_jobs
 from tracker.actions import ActionError
-from tracker.filtersets import TaskFilterSet
 from tracker.models import LedgerJob, local_today
 from tracker.permissions import access_for
 from tracker.views import staging
@@ -66,11 +65,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     access = access_for(request)
     if not access.may_see_dashboard:  # no role, no ledger: 404 as the dashboard answers
         raise Http404("No ledger for this user.")
-    filterset = TaskFilterSet(request.GET or None, queryset=access.tasks(), access=access)
-    # An invalid filter (a value outside the scope) exports nothing, as the task list lists none.
-    invalid = filterset.is_bound and not filterset.is_valid()
-    tasks = filterset.queryset.none() if invalid else filterset.qs
-    today = filterset.today()
+    tasks, today = ledger_jobs.export_tasks(access, request.GET)
     count = tasks.count()
     if count > ledger_jobs.threshold():
         job = ledger_jobs.start_export(
