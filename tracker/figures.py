@@ -32,7 +32,7 @@ from django.db.models import BigIntegerField, Count, F, Min, Q, Sum, TextField, 
 from django.db.models.functions import Cast, Coalesce
 
 from tracker.choices import DONE_STATUSES, TaskStatus
-from tracker.lamps import LampRules
+from tracker.lamps import LAMP_ORDER, LampRules
 from tracker.models import (
     CategoryFigure,
     FigureDay,
@@ -415,7 +415,11 @@ def raw_values(qs, dates: tuple[str, ...] = ()) -> list[dict]:
         sql, params = qs.query.get_compiler(using=qs.db).as_sql()
     except EmptyResultSet:  # a filter that matches nothing (an empty scope)
         return []
-    with connections[qs.db].cursor() as cursor:
+    return _fetch(qs.db, sql, params, dates)
+
+
+def _fetch(db: str, sql: str, params, dates: tuple[str, ...] = ()) -> list[dict]:
+    with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
@@ -427,18 +431,23 @@ def raw_values(qs, dates: tuple[str, ...] = ()) -> list[dict]:
     return out
 
 
-def figure_rows(table: Table, q: Q, by: str | None, day: datetime.date) -> list[dict]:
-    """``table``'s rows matching ``q`` summed by ``by`` (None: one total), shaped like
-    ``scope_groups`` rows (GROUP_COUNTS and ``oldest_deadline``) so ``tracker.selectors``' folds
-    read them alike; counts the table does not keep are 0."""
+def _summed(table: Table, q: Q, by: str | None):
+    """``table``'s rows matching ``q`` summed by ``by`` (a values queryset; None: the total)."""
     sums = {c: Coalesce(Sum(c), 0) for c in table.sums}
     if "overdue_days" in sums:  # a sum of bigints: numeric in PostgreSQL
         sums["overdue_days"] = Cast(sums["overdue_days"], BigIntegerField())
     if table.oldest:
         sums["oldest"] = Min("oldest_deadline")
     qs = table.model.objects.filter(q).order_by()
-    dates = ("oldest",) if table.oldest else ()
-    rows = raw_values(qs.values(by).annotate(**sums), dates) if by else [qs.aggregate(**sums)]
+    return qs.values(by).annotate(**sums) if by else qs.aggregate(**sums)
+
+
+def _shaped(
+    table: Table, rows, by: str | None, day: datetime.date, keep: tuple[str, ...] = ()
+) -> list[dict]:
+    """Summed rows in the shape of ``scope_groups`` rows (GROUP_COUNTS and ``oldest_deadline``)
+    so ``tracker.selectors``' folds read them alike; counts the table does not keep are 0;
+    ``keep``: other columns copied as they are."""
     ordinal = day.toordinal()
     zero = dict.fromkeys(GROUP_COUNTS, 0) | {"oldest_deadline": None}
     out = []
@@ -451,8 +460,117 @@ def figure_rows(table: Table, q: Q, by: str | None, day: datetime.date) -> list[
             shaped["oldest_deadline"] = row["oldest"]
         if by:
             shaped[by] = row[by]
+        for name in keep:
+            shaped[name] = row[name]
         out.append(shaped)
     return out
+
+
+def figure_rows(table: Table, q: Q, by: str | None, day: datetime.date) -> list[dict]:
+    """``table``'s rows matching ``q`` summed by ``by`` (None: one total), shaped like
+    ``scope_groups`` rows (GROUP_COUNTS and ``oldest_deadline``) so ``tracker.selectors``' folds
+    read them alike; counts the table does not keep are 0."""
+    dates = ("oldest",) if table.oldest else ()
+    summed = _summed(table, q, by)
+    rows = raw_values(summed, dates) if by else [summed]
+    return _shaped(table, rows, by, day)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One order a dashboard table shows its first rows in: columns of a summed row (``-`` for
+    descending; ``lamp`` for the light, red first; ``days_overdue``; ``open``), and the columns
+    (or flags, see ``ranked_figure_rows``) that must be positive for a row to be listed at all."""
+
+    order: tuple[str, ...]
+    positive: tuple[str, ...] = ()
+
+
+def _lamp_sql(rules: LampRules) -> str:
+    """``tracker.lamps.lamp`` over a summed row's columns, as its LAMP_ORDER (0 red, 1 yellow,
+    2 green); tests/test_figures_ranked.py holds the two equal."""
+    basic = " WHEN basic_late > 0 THEN 1" if rules.yellow_basic_late else ""
+    return (
+        f"CASE WHEN overdue >= {int(rules.red_overdue)} THEN 0"
+        f" WHEN overdue > 0 OR due_soon > 0 THEN 1{basic} ELSE 2 END"
+    )
+
+
+def ranked_figure_rows(
+    table: Table,
+    q: Q,
+    by: str,
+    day: datetime.date,
+    rules: LampRules,
+    rankings: tuple[Ranking, ...],
+    limits: tuple[int, ...],
+    flags: dict | None = None,
+    labels=None,
+) -> tuple[list[dict], dict]:
+    """``figure_rows(table, q, by, day)`` cut in SQL to the rows among the first of any of
+    ``rankings`` (as many as its ``limits``), ties at the cut included (so the caller's own sort
+    of them, with its last tie-breaker, picks the same first rows as a sort of all of them
+    would), and what is counted over all rows: ``{"count", "red", "yellow", "green"}``.
+    ``flags`` names querysets of ``by``'s ids (``values("pk")``): each row gets the name as a
+    column, 1 when its ``by`` is among them, which a ranking may ask to be positive.
+    ``labels`` (a ``values("pk", …)`` queryset of ``by``'s model) adds its columns to the rows
+    kept (names read with the figures, not by another query).
+
+    A whole install's dashboard shows 20 of 2,000 units and 50 of 1,000 inspections: the
+    thousands of rows are summed and ranked by the database, and only ~100 cross to Python."""
+    dates = ("oldest",) if table.oldest else ()
+    summed = _summed(table, q, by).filter(total__gt=0)
+    try:
+        sql, params = summed.query.get_compiler(using=summed.db).as_sql()
+    except EmptyResultSet:
+        return [], {"count": 0, "red": 0, "yellow": 0, "green": 0}
+    lamp_sql = _lamp_sql(rules)
+    derived = {"lamp": lamp_sql, "open": "(total - done)"}
+    if table.oldest:
+        derived["days_overdue"] = f"(overdue * {day.toordinal()} - overdue_days)"
+    flag_columns, flag_params = [], []
+    for name, ids in (flags or {}).items():
+        ids_sql, ids_params = ids.query.get_compiler(using=summed.db).as_sql()
+        flag_columns.append(f"CASE WHEN s.{by} IN ({ids_sql}) THEN 1 ELSE 0 END AS {name}")
+        flag_params.extend(ids_params)
+
+    def column(name: str) -> str:
+        bare = name.lstrip("-")
+        expr = derived.get(bare, bare)
+        return f"{expr} DESC" if name.startswith("-") else expr
+
+    ranks, keep = [], []
+    for i, (ranking, limit) in enumerate(zip(rankings, limits, strict=True)):
+        # A ranking's rows that are not listed (a column not positive) rank after all others.
+        unlisted = " OR ".join(f"{derived.get(c, c)} <= 0" for c in ranking.positive)
+        order = [f"CASE WHEN {unlisted} THEN 1 ELSE 0 END"] if unlisted else []
+        order += map(column, ranking.order)
+        ranks.append(f"RANK() OVER (ORDER BY {', '.join(order)}) AS r_{i}")
+        kept = " AND ".join(
+            [f"r_{i} <= {int(limit)}", *(f"{derived.get(c, c)} > 0" for c in ranking.positive)]
+        )
+        keep.append(f"({kept})")
+    lamps = ", ".join(
+        f"SUM(CASE WHEN {lamp_sql} = {order} THEN 1 ELSE 0 END) OVER () AS n_{lamp}"
+        for lamp, order in LAMP_ORDER.items()
+    )
+    flagged = "".join(f", {c}" for c in flag_columns)
+    outer = (
+        f"SELECT * FROM (SELECT f.*, COUNT(*) OVER () AS n_count, {lamps}, {', '.join(ranks)}"
+        f" FROM (SELECT s.*{flagged} FROM ({sql}) s) f) ranked WHERE {' OR '.join(keep)}"
+    )
+    outer_params = [*flag_params, *params]
+    label_names: tuple[str, ...] = ()
+    if labels is not None:
+        labels_sql, labels_params = labels.query.get_compiler(using=summed.db).as_sql()
+        label_names = tuple(n for n in labels.query.values_select if n != "pk")
+        outer = f"SELECT k.*, l.* FROM ({outer}) k LEFT JOIN ({labels_sql}) l ON l.pk = k.{by}"
+        outer_params += labels_params
+    rows = _fetch(summed.db, outer, outer_params, dates)
+    counts = dict.fromkeys(("count", *LAMP_ORDER), 0)
+    if rows:
+        counts = {name: int(rows[0][f"n_{name}"]) for name in counts}
+    return _shaped(table, rows, by, day, (*(flags or ()), *label_names)), counts
 
 
 def figure_category_groups(q: Q) -> list[dict]:

@@ -321,6 +321,50 @@ def dashboard_totals(
     }
 
 
+# The orders the dashboard lists units and inspections in, but their names and ids (the last
+# tie-breakers, so equal names list alike however the rows came): ``unit_rows`` and ``inspection_rows`` sort by them, the page ranks units by
+# overdue tasks and by days overdue, and ``figures.ranked_figure_rows`` cuts a whole install's
+# rows to the first of each in SQL.
+UNIT_RANKINGS = (
+    figures.Ranking(("lamp", "-overdue", "-due_soon")),
+    figures.Ranking(("-overdue",), positive=("overdue",)),
+    figures.Ranking(("-days_overdue",), positive=("days_overdue",)),
+)
+INSPECTION_RANKINGS = (figures.Ranking(("lamp", "-overdue")),)
+# The units with open tasks that nobody can be emailed at (``uncontactable_among``), most first.
+UNCONTACTABLE_RANKING = figures.Ranking(("-open",), positive=("open", "unreachable"))
+UNCONTACTABLE_SHOWN = 50
+
+
+def first_rows(data: dict, units: int, inspections: int) -> dict:
+    """What a dashboard page lists of ``dashboard``'s rows (all of them, or only those
+    ``shown=(units, inspections)`` sent): the first ``units`` units by light (``unit_rows``'
+    order), by overdue tasks and by days overdue (units with none are not listed), and the first
+    ``inspections`` inspections by light."""
+    rows = data["units"]
+    by_overdue = sorted(
+        (u for u in rows if u["overdue"]), key=lambda u: (-u["overdue"], u["name"], u["id"])
+    )
+    by_days = sorted(
+        (u for u in rows if u["days_overdue"]),
+        key=lambda u: (-u["days_overdue"], u["name"], u["id"]),
+    )
+    return {
+        "by_lamp": rows[:units],
+        "by_overdue": by_overdue[:units],
+        "by_days": by_days[:units],
+        "inspections": data["inspections"][:inspections],
+    }
+
+
+def lamp_counts(rows: list[dict]) -> dict:
+    """How many of ``rows`` (unit or inspection rows) there are, and how many per light."""
+    counts = dict.fromkeys(LAMP_ORDER, 0)
+    for row in rows:
+        counts[row["lamp"]] += 1
+    return {"count": len(rows), **counts}
+
+
 def unit_rows(
     tasks: QuerySet[Task],
     today: datetime.date,
@@ -330,11 +374,14 @@ def unit_rows(
     """Per owner unit (责任主体): open, overdue, days overdue, due soon, light; red first."""
     groups = scope_groups(tasks, today, rules) if groups is None else groups
     folded = _fold(groups, "owner_unit_id")
-    names = {
-        pk: name
-        for pk, name in _among(Unit.objects.all(), folded).values_list("pk", "name")
-        if pk in folded
-    }
+    if all("name" in r for r in folded.values()):  # ranked figures come with their names
+        names = {pk: r["name"] for pk, r in folded.items()}
+    else:
+        names = {
+            pk: name
+            for pk, name in _among(Unit.objects.all(), folded).values_list("pk", "name")
+            if pk in folded
+        }
     rows = []
     for unit_id, r in folded.items():
         oldest = r["oldest_deadline"]
@@ -352,8 +399,14 @@ def unit_rows(
                 "lamp": lamp(r, rules),
             }
         )
-    rows.sort(key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], -r["due_soon"], r["name"]))
+    rows.sort(
+        key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], -r["due_soon"], r["name"], r["id"])
+    )
     return rows
+
+
+# What an inspection row shows of its inspection (``Inspection.label`` and the declared count).
+INSPECTION_LABELS = ("organization__name", "round_name", "group", "declared")
 
 
 def inspection_rows(
@@ -366,8 +419,12 @@ def inspection_rows(
     groups = scope_groups(tasks, today, rules) if groups is None else groups
     folded = _fold(groups, "inspection_id")
     rows = []
-    fields = ("pk", "organization__name", "round_name", "group", "declared")
-    for inspection in figures.raw_values(_among(Inspection.objects.all(), folded).values(*fields)):
+    fields = ("pk", *INSPECTION_LABELS)
+    if all("declared" in r for r in folded.values()):  # ranked figures come with their labels
+        labelled = [{"pk": pk, **r} for pk, r in folded.items()]
+    else:
+        labelled = figures.raw_values(_among(Inspection.objects.all(), folded).values(*fields))
+    for inspection in labelled:
         r = folded.get(inspection["pk"])
         if r is None:
             continue
@@ -394,7 +451,7 @@ def inspection_rows(
                 "lamp": lamp(r, rules),
             }
         )
-    rows.sort(key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], r["name"]))
+    rows.sort(key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], r["name"], r["id"]))
     return rows
 
 
@@ -602,7 +659,7 @@ def uncontactable_owner_rows(
             .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
             .annotate(open_tasks=_n())
             .filter(open_tasks__gt=0)
-            .order_by("-open_tasks", "owner_unit__name")[:limit]
+            .order_by("-open_tasks", "owner_unit__name", "owner_unit")[:limit]
         )
     else:
         rows = (
@@ -611,7 +668,7 @@ def uncontactable_owner_rows(
             .order_by()
             .values("owner_unit", "owner_unit__name", "owner_unit__organization__name")
             .annotate(open_tasks=Count("pk"))
-            .order_by("-open_tasks", "owner_unit__name")[:limit]
+            .order_by("-open_tasks", "owner_unit__name", "owner_unit")[:limit]
         )
     return [
         {
@@ -635,7 +692,7 @@ def uncontactable_among(units: list[dict], limit: int = 50) -> list[dict]:
         )
         if pk in open_tasks
     ]
-    rows.sort(key=lambda r: (-r["open_tasks"], r["name"]))
+    rows.sort(key=lambda r: (-r["open_tasks"], r["name"], r["id"]))
     return rows[:limit]
 
 
@@ -656,6 +713,56 @@ def dashboard_key(
     return "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _ranked_figures(figure: Q, today: datetime.date, rules: LampRules, shown) -> dict:
+    """Today's figures of a scope for a page that lists the first ``shown`` (units,
+    inspections): the rows among the first of each order, the counts over all, and the units
+    nobody can email ranked among themselves (``dashboard``)."""
+    units, inspections = shown
+    owner_rows, unit_counts = figures.ranked_figure_rows(
+        figures.GROUPS,
+        figure,
+        "owner_unit_id",
+        today,
+        rules,
+        (*UNIT_RANKINGS, UNCONTACTABLE_RANKING),
+        (units,) * len(UNIT_RANKINGS) + (UNCONTACTABLE_SHOWN,),
+        flags={"unreachable": Unit.objects.filter(no_contact_q()).order_by().values("pk")},
+        labels=Unit.objects.order_by().values("pk", "name", "organization__name"),
+    )
+    inspection_rows_, inspection_counts = figures.ranked_figure_rows(
+        figures.TYPES,
+        figure,
+        "inspection_id",
+        today,
+        rules,
+        INSPECTION_RANKINGS,
+        (inspections,),
+        labels=Inspection.objects.order_by().values("pk", *INSPECTION_LABELS),
+    )
+    return {
+        "groups": {
+            "owner_unit": owner_rows,
+            "inspection": inspection_rows_,
+            "task_type": figures.figure_rows(figures.TYPES, figure, "task_type", today),
+        },
+        "unit_counts": unit_counts,
+        "inspection_counts": inspection_counts,
+        "uncontactable": sorted(
+            (
+                {
+                    "id": r["owner_unit_id"],
+                    "name": r["name"],
+                    "organization": r["organization__name"],
+                    "open_tasks": r["total"] - r["done"],
+                }
+                for r in owner_rows
+                if r["unreachable"] and r["total"] > r["done"]
+            ),
+            key=lambda r: (-r["open_tasks"], r["name"], r["id"]),
+        )[:UNCONTACTABLE_SHOWN],
+    }
+
+
 def dashboard(
     tasks: QuerySet[Task],
     today: datetime.date | None = None,
@@ -665,6 +772,7 @@ def dashboard(
     figure: Q | None = None,
     use_cache: bool = True,
     key: str | None = None,
+    shown: tuple[int, int] | None = None,
 ) -> dict:
     """Everything the dashboard shows for a scope.
 
@@ -681,6 +789,11 @@ def dashboard(
     A past ``today`` shows the scope as it stood at the end of that day (``scope_as_of``):
     totals, lights, unit, inspection, category and type rows; the uncontactable units are a
     fact of now. Its counts are cached (they cannot change), its names read live.
+
+    ``shown`` (units, inspections: how many rows the page lists) lets today's figures send only
+    the rows among the first of each order (``UNIT_RANKINGS``, ``INSPECTION_RANKINGS``, ties
+    included) with the counts over all of them (``unit_counts``, ``inspection_counts``); without
+    it (the API) every row comes.
     """
     today = today or local_today()
     rules = LampRules.from_settings()
@@ -691,6 +804,13 @@ def dashboard(
     def counts() -> dict:
         history = completion_history(tasks, today, day_tally=day_tally)
         if tally is not None and figure is not None and figures.ready(today):
+            if shown:
+                return {
+                    **_ranked_figures(figure, today, rules, shown),
+                    "categories": figures.figure_category_groups(figure),
+                    "history": history,
+                    "figures": True,
+                }
             return {
                 "groups": {
                     "owner_unit": figures.figure_rows(
@@ -728,7 +848,10 @@ def dashboard(
         data = counts()
     groups = data["groups"]
     units = unit_rows(None, today, rules, groups["owner_unit"])
-    if data.get("figures"):  # today's unit rows are now's: who nobody can email, among them
+    inspections = inspection_rows(None, today, rules, groups["inspection"])
+    if "uncontactable" in data:  # ranked: the units nobody can email, ranked apart
+        no_contact = data["uncontactable"]
+    elif data.get("figures"):  # today's unit rows are now's: who nobody can email, among them
         no_contact = uncontactable_among(units)
     else:
         no_contact = uncontactable_owner_rows(tasks, tally=now_tally)
@@ -736,7 +859,9 @@ def dashboard(
         "as_of": today,
         "totals": dashboard_totals(None, today, rules, groups["task_type"]),
         "units": units,
-        "inspections": inspection_rows(None, today, rules, groups["inspection"]),
+        "unit_counts": data.get("unit_counts") or lamp_counts(units),
+        "inspections": inspections,
+        "inspection_counts": data.get("inspection_counts") or lamp_counts(inspections),
         "categories": category_rows(None, today, grouped=data["categories"]),
         "types": type_rows(None, today, rules, groups["task_type"]),
         "history": data["history"],
@@ -746,7 +871,7 @@ def dashboard(
     }
 
 
-def dashboard_for(access, filterset) -> dict:
+def dashboard_for(access, filterset, shown: tuple[int, int] | None = None) -> dict:
     """``dashboard`` for a user's scope (``tracker.permissions.Access``) narrowed by a bound
     ``TaskFilterSet`` (built with ``as_of_values=True`` over ``access.tasks()``): the page and
     the API read the same figures the same way.
@@ -769,6 +894,7 @@ def dashboard_for(access, filterset) -> dict:
         tally=tally,
         day_tally=day_tally,
         figure=figure,
+        shown=shown,
     )
 
 

@@ -13,6 +13,7 @@ differ from the list it links to.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -54,7 +55,8 @@ class Drill:
             for name, value in params.items()
         }
         if self.names.isdisjoint(given):  # the usual case: the scope, then the figure's filter
-            encoded = "&".join(filter(None, [self.prefix, urlencode(_pairs(given.items()))]))
+            own = "&".join(_encoded(name, v) for name, values in given.items() for v in values)
+            encoded = "&".join(filter(None, [self.prefix, own]))
         else:
             pairs = [(name, given.pop(name, values)) for name, values in self.base]
             encoded = urlencode(_pairs([*pairs, *given.items()]))
@@ -63,6 +65,21 @@ class Drill:
 
 def _pairs(lists) -> list[tuple[str, str]]:
     return [(name, v) for name, values in lists for v in values]
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded(name: str, value: str) -> str:
+    """One ``name=value`` of a query string (a page repeats the same few hundred)."""
+    return urlencode([(name, value)])
+
+
+def _id_urls(name: str):
+    """``reverse(name, args=[pk])`` for many pks from one ``reverse``."""
+    template = reverse(name, args=[_SENTINEL_PK])
+    return lambda pk: template.replace(str(_SENTINEL_PK), str(int(pk)))
+
+
+_SENTINEL_PK = 987654321
 
 
 def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
@@ -83,27 +100,23 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
     }
     links.update({f"status_{s}": drill(status=[s]) for s in TaskStatus.values})
 
+    unit_links: dict[int, dict] = {}
+
     def unit(row: dict) -> dict:
-        return {
-            **row,
-            "lamp_label": LAMP_LABELS[row["lamp"]],
-            "links": {
+        links = unit_links.get(row["id"])  # a unit often stands in all three lists
+        if links is None:
+            links = unit_links[row["id"]] = {
                 "total": drill(owner_unit=row["id"]),
                 "open": drill(owner_unit=row["id"], status=OPEN_STATUSES),
                 "overdue": drill(owner_unit=row["id"], overdue="true"),
                 "due_soon": drill(owner_unit=row["id"], due_within=yellow_days),
                 "dashboard": scoped(owner_unit=row["id"]),
-            },
-        }
+            }
+        return {**row, "lamp_label": LAMP_LABELS[row["lamp"]], "links": links}
 
-    # Links only for the rows shown: a whole install has thousands of units.
-    units = data["units"]
-    by_overdue = sorted(
-        (u for u in units if u["overdue"]), key=lambda u: (-u["overdue"], u["name"])
-    )
-    by_days = sorted(
-        (u for u in units if u["days_overdue"]), key=lambda u: (-u["days_overdue"], u["name"])
-    )
+    # Links only for the rows shown: a whole install has thousands of units (of which today's
+    # figures send only those among the first of each order: ``selectors.UNIT_RANKINGS``).
+    shown = selectors.first_rows(data, TOP_UNITS, TOP_INSPECTIONS)
     inspections = [
         {
             **row,
@@ -116,7 +129,7 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
                 "dashboard": scoped(inspection=row["id"]),
             },
         }
-        for row in data["inspections"][:TOP_INSPECTIONS]
+        for row in shown["inspections"]
     ]
     categories = []
     for row in data["categories"]:
@@ -146,12 +159,12 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
     return {
         "totals": totals,
         "links": links,
-        "unit_count": len(units),
-        "lamp_units": [unit(u) for u in units[:TOP_UNITS]],
-        "by_overdue": [unit(u) for u in by_overdue[:TOP_UNITS]],
-        "by_days": [unit(u) for u in by_days[:TOP_UNITS]],
+        "unit_count": data["unit_counts"]["count"],
+        "lamp_units": [unit(u) for u in shown["by_lamp"]],
+        "by_overdue": [unit(u) for u in shown["by_overdue"]],
+        "by_days": [unit(u) for u in shown["by_days"]],
         "inspections": inspections,
-        "inspection_count": len(data["inspections"]),
+        "inspection_count": data["inspection_counts"]["count"],
         "categories": categories,
         "types": types,
         "history": data["history"],
@@ -159,9 +172,7 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
             {**row, "links": {"open": drill(owner_unit=row["id"], status=OPEN_STATUSES)}}
             for row in data["no_contact"]
         ],
-        "lamp_counts": {
-            lamp: sum(1 for u in units if u["lamp"] == lamp) for lamp in ("red", "yellow", "green")
-        },
+        "lamp_counts": {lamp: data["unit_counts"][lamp] for lamp in ("red", "yellow", "green")},
     }
 
 
@@ -263,17 +274,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     can_upload = access.may_upload_ledger
     # Nothing of today is cached: every figure and name is as of this request.
-    data = selectors.dashboard_for(access, filterset)
+    data = selectors.dashboard_for(access, filterset, shown=(TOP_UNITS, TOP_INSPECTIONS))
     drill = Drill(request.GET, reverse("tracker:task_list"))
     view = _link_rows(data, drill, Drill(request.GET, reverse("tracker:dashboard")))
     if access.is_supervisor:
         # The published notice and the report to the inspection group, for those who supervise
         # (the download checks the inspection's scope again: 404 outside it).
+        documents = {
+            key: _id_urls(f"tracker:{name}")
+            for key, name in (
+                ("notice_docx", "notice_docx"),
+                ("notice_txt", "notice_txt"),
+                ("report_docx", "report_docx"),
+                ("problems", "inspection_problems"),
+            )
+        }
         for row in view["inspections"]:
-            row["links"]["notice_docx"] = reverse("tracker:notice_docx", args=[row["id"]])
-            row["links"]["notice_txt"] = reverse("tracker:notice_txt", args=[row["id"]])
-            row["links"]["report_docx"] = reverse("tracker:report_docx", args=[row["id"]])
-            row["links"]["problems"] = reverse("tracker:inspection_problems", args=[row["id"]])
+            row["links"].update({key: url(row["id"]) for key, url in documents.items()})
     _supervision_figures(view, filterset, drill, data["as_of"])
     # 屡巡屡犯: tasks of the scope whose problem an earlier inspection already fed back.
     view["repeats"] = selectors.dashboard_repeats(access, filterset)
