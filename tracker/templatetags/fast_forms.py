@@ -118,6 +118,16 @@ def _build_options(choices) -> tuple[list[str], dict[str, int]]:
     return cached
 
 
+def options_html(choices, chosen: str) -> str:
+    """A choice list's ``<option>``s (kept rendered, as a select's) with ``chosen`` selected:
+    for a select written by hand (the dashboard's scope chooser)."""
+    html, where = _options(choices)
+    i = where.get(chosen) if chosen else None
+    if i is None:
+        return "".join(html)
+    return "".join([*html[:i], html[i].replace('">', '" selected>', 1), *html[i + 1 :]])
+
+
 def _select(bound: BoundField, widget: forms.Select) -> str:
     chosen = _chosen(widget, bound.value())
     html, where = _options(_choices(bound, widget))

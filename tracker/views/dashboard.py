@@ -21,15 +21,16 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from tracker import selectors, supervision
 from tracker.choices import DONE_STATUSES, LadderRung, Level, TaskStatus
-from tracker.filtersets import TaskFilterSet, scope_organizations, scope_units
+from tracker.filtersets import ANY_LABEL, TaskFilterSet, scope_organizations, scope_units
 from tracker.lamps import LAMP_LABELS
 from tracker.models import local_today
 from tracker.permissions import Access, access_for
+from tracker.scope_choices import organization_choices
+from tracker.templatetags.fast_forms import options_html
 
 # Parameters of the page itself, not of the scope: never carried into drill-down links.
 PAGE_PARAMS = ("sort", "page", "fmt")
@@ -215,7 +216,10 @@ def _scope_choices(access: Access, request: HttpRequest) -> dict:
     Only what the user's scope holds: an organization id typed into the URL that is not among
     the user's organizations lists nothing (never that organization's units)."""
     inspections = access.inspections()
-    organizations = list(scope_organizations(access).order_by("name").values_list("pk", "name"))
+    # Kept per scope until an organization or inspection changes (tracker.scope_choices), its
+    # options rendered once: a whole install has hundreds of organizations.
+    choices = organization_choices(access, scope_organizations(access), ANY_LABEL)
+    organizations = [(pk, name) for pk, name in choices if pk != ""]
     chosen = request.GET.get("organization", "")
     org_inspections, org_units = [], []
     org_id = int(chosen) if chosen.isdigit() else None
@@ -233,12 +237,7 @@ def _scope_choices(access: Access, request: HttpRequest) -> dict:
     return {
         "levels": Level.choices,
         "organizations": organizations,
-        # Every organization of a whole install: written here, not by 200 template loops.
-        "organization_options": format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((pk, " selected" if chosen == str(pk) else "", name) for pk, name in organizations),
-        ),
+        "organization_options": mark_safe(options_html(choices, chosen)),  # noqa: S308 - escaped
         "org_inspections": org_inspections,
         "org_units": org_units,
         "chosen": {
