@@ -14,6 +14,7 @@ from django.urls import reverse
 from tests import factories, test_list_counts
 from tracker import actions, scope_choices
 from tracker.choices import EventKind, TaskStatus, TaskType
+from tracker.models import RepeatLink
 from tracker.views.workspace import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +207,20 @@ def test_the_task_page_costs_the_same_queries_however_long_its_history(
         actions.record_note(finance_task, f"第{n}次进展", actions.Actor.of(alice))
     assert _detail_queries(client, carol, finance_task) == base
     assert base <= 25
+
+
+def test_the_task_page_reads_repeats_only_for_a_task_that_has_them(
+    client, carol, finance_task, planning_task
+):
+    """Most tasks have no likely repeat and no 督办 document: their page skips both queries
+    (flags read with the task); a task linked as a repeat, either way, reads and shows it."""
+    plain = _detail_queries(client, carol, finance_task)
+    RepeatLink.objects.create(
+        problem=planning_task.problem, earlier_problem=finance_task.problem, score=0.91
+    )
+    assert _detail_queries(client, carol, finance_task) > plain
+    html = client.get(reverse("tracker:task_detail", args=[finance_task.pk])).content.decode()
+    assert planning_task.problem.title in html
 
 
 def test_the_task_page_shows_problem_place_measures_units_deadlines_and_timeline(

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,6 +42,8 @@ from tracker.models import (
     CloseoutReview,
     Evidence,
     ExtensionRequest,
+    RepeatLink,
+    SupervisionDocument,
     Task,
     local_today,
 )
@@ -229,12 +231,14 @@ def _rows_html(rows: list[dict]) -> SafeString:
 
 def _task_queryset():
     """The task with everything its page shows in one row, and whether it has close-outs,
-    extensions, evidence and responsible units at all: most tasks have none of them, and the
-    page then skips those four queries (the flags are read in the same statement, so they are
-    never stale)."""
+    extensions, evidence, responsible units, 督办 documents and likely repeats at all: most
+    tasks have none of them, and the page then skips those six queries (the flags are read in
+    the same statement, so they are never stale)."""
 
     def has(model) -> Exists:
         return Exists(model.objects.filter(task=OuterRef("pk")))
+
+    linked = Q(problem=OuterRef("problem_id")) | Q(earlier_problem=OuterRef("problem_id"))
 
     return Task.objects.select_related(
         "problem__parent__parent",
@@ -247,6 +251,8 @@ def _task_queryset():
         has_extensions=has(ExtensionRequest),
         has_evidence=has(Evidence),
         has_responsible_units=has(Task.responsible_units.through),
+        has_documents=has(SupervisionDocument.tasks.through),
+        has_repeats=Exists(RepeatLink.objects.filter(linked)),
     )
 
 
@@ -345,11 +351,14 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
             can_edit and is_open and task.awaits_acknowledgement,
         ),
         "ack_late": is_ack_late(task),
-        "ladder_documents": list(
-            supervision_documents(access).filter(tasks=task).order_by("issued_at", "pk")
+        "ladder_documents": rows(
+            "has_documents",
+            supervision_documents(access).filter(tasks=task).order_by("issued_at", "pk"),
         ),
         # 屡巡屡犯: the likely repeats both ways; a link only to the tasks the viewer may see.
-        "repeats": selectors.repeat_links_for(task, access),
+        "repeats": selectors.repeat_links_for(task, access)
+        if getattr(task, "has_repeats", True)
+        else [],
     }
 
 
