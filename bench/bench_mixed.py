@@ -61,7 +61,11 @@ user.save()
 """
 
 RECTIFY_SAMPLE = """
-from tracker.models import Inspection, Task, Unit
+from tracker import figures
+from tracker.models import Inspection, Task, Unit, local_today
+# As the nightly task leaves them (tracker.tasks.roll_figures): today's figures, tidied.
+figures.ready(local_today())
+figures.tidy()
 span = Task.objects.aggregate(lo=Min("id"), hi=Max("id"))
 # Units that own 整改中 work (the like-for-like filter), the same ids in the reference copy.
 units = list(Unit.objects.order_by("?").values_list("id", flat=True)[:50])

@@ -287,9 +287,40 @@ def test_the_nightly_task_rolls_the_figures_once(world):
     from tracker.tasks import roll_figures
 
     with time_machine.travel(NOW, tick=False):
-        assert roll_figures() == {"day": "2026-11-01", "rolled": True}
-        assert roll_figures() == {"day": "2026-11-01", "rolled": False}
+        # (Inside the test's transaction VACUUM cannot run: the next story tidies.)
+        assert roll_figures() == {"day": "2026-11-01", "rolled": True, "tidied": False}
+        assert roll_figures() == {"day": "2026-11-01", "rolled": False, "tidied": False}
         assert aggregates.differences() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_roll_leaves_no_dead_rows_in_the_figure_tables():
+    """Where autovacuum is off or late, the rows a roll and the day's changes replaced would
+    stay for every dashboard read to scan past: the nightly task vacuums the figure tables."""
+    from tracker import figures
+
+    if connection.vendor != "postgresql":
+        assert figures.tidy() is False
+        return
+    org = factories.make_org()
+    inspection = factories.make_inspection(org, feedback=datetime.date(2026, 9, 1))
+    unit = factories.make_unit(org, "财政局")
+    for n in range(5):
+        factories.make_task(inspection, owner=unit, title=f"问题{n}")
+    figures.roll(*figures.wanted(), force=True)  # every row rewritten: the old ones are dead
+    assert figures.tidy() is True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables"
+            " WHERE relname IN ('tracker_groupfigure', 'tracker_typefigure',"
+            " 'tracker_categoryfigure') ORDER BY relname"
+        )
+        rows = cursor.fetchall()
+    assert [(name, dead, vacuumed) for name, dead, vacuumed in rows] == [
+        ("tracker_categoryfigure", 0, True),
+        ("tracker_groupfigure", 0, True),
+        ("tracker_typefigure", 0, True),
+    ]
 
 
 def test_filters_the_tallies_cannot_express_fall_back_to_the_scan(world, carol):

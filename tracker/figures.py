@@ -231,6 +231,20 @@ def roll(day: datetime.date, yellow_days: int, force: bool = False) -> bool:
     return True
 
 
+def tidy() -> bool:
+    """PostgreSQL, outside a transaction: VACUUM ANALYZE the figure tables. A roll rewrites
+    every row and each change updates a few, so the small tables fill with dead rows that every
+    dashboard read scans past until autovacuum gets to them (or never, where it is off); the
+    nightly roll tidies them at once. False where there is nothing to do (SQLite, or inside a
+    transaction, where VACUUM cannot run)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"VACUUM ANALYZE {table.name}")
+    return True
+
+
 def _judged(table: Table, tally: Q, day: datetime.date, yellow_days: int) -> list[dict]:
     """The table's rows from the tallies matching ``tally``: grouped sums in SQL, and for the
     oldest overdue deadline and overdue_days one pass over the overdue tallies."""
@@ -543,15 +557,19 @@ def ranked_figure_rows(
     if summed is None:
         return [], {"count": 0, "red": 0, "yellow": 0, "green": 0}
     sql, params, db = summed
-    lamp_sql = _lamp_sql(rules)
-    derived = {"lamp": lamp_sql, "open": "(total - done)"}
+    # The derived values once per row, in a subquery PostgreSQL keeps apart (OFFSET 0: not
+    # folded into the windows, which would evaluate each expression again per mention).
+    derived = {"lamp": "d_lamp", "open": "d_open"}
+    columns = [f"{_lamp_sql(rules)} AS d_lamp", "(total - done) AS d_open"]
     if table.oldest:
-        derived["days_overdue"] = f"(overdue * {day.toordinal()} - overdue_days)"
-    flag_columns, flag_params = [], []
+        derived["days_overdue"] = "d_days"
+        columns.append(f"(overdue * {day.toordinal()} - overdue_days) AS d_days")
+    flag_params = []
     for name, ids in (flags or {}).items():
         ids_sql, ids_params = ids.query.get_compiler(using=db).as_sql()
-        flag_columns.append(f"CASE WHEN s.{by} IN ({ids_sql}) THEN 1 ELSE 0 END AS {name}")
+        columns.append(f"CASE WHEN s.{by} IN ({ids_sql}) THEN 1 ELSE 0 END AS {name}")
         flag_params.extend(ids_params)
+    fence = " OFFSET 0" if connections[db].vendor == "postgresql" else ""
 
     def column(name: str) -> str:
         bare = name.lstrip("-")
@@ -570,14 +588,14 @@ def ranked_figure_rows(
         )
         keep.append(f"({kept})")
     lamps = ", ".join(
-        f"SUM(CASE WHEN {lamp_sql} = {order} THEN 1 ELSE 0 END) OVER () AS n_{lamp}"
+        f"SUM(CASE WHEN d_lamp = {order} THEN 1 ELSE 0 END) OVER () AS n_{lamp}"
         for lamp, order in LAMP_ORDER.items()
     )
-    flagged = "".join(f", {c}" for c in flag_columns)
     # Column names and integers written here, values as the compiled queries' parameters.
     outer = (
         f"SELECT * FROM (SELECT f.*, COUNT(*) OVER () AS n_count, {lamps}, {', '.join(ranks)}"  # noqa: S608
-        f" FROM (SELECT s.*{flagged} FROM ({sql}) s) f) ranked WHERE {' OR '.join(keep)}"
+        f" FROM (SELECT s.*, {', '.join(columns)} FROM ({sql}) s{fence}) f) ranked"
+        f" WHERE {' OR '.join(keep)}"
     )
     outer_params = [*flag_params, *params]
     label_names: tuple[str, ...] = ()

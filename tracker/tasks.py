@@ -58,11 +58,13 @@ def _queue_held_back(day: datetime.date) -> None:
 @shared_task(name="tracker.tasks.roll_figures")
 def roll_figures() -> dict:
     """Judge the dashboard's figures for the new day (``tracker.figures.roll``) just after
-    midnight, so no reader pays for it; safe to run twice (a second run finds them rolled)."""
+    midnight, so no reader pays for it, then tidy the rewritten tables (``figures.tidy``); safe
+    to run twice (a second run finds them rolled)."""
     from tracker import figures
 
     day, yellow_days = figures.wanted()
-    return {"day": day.isoformat(), "rolled": figures.roll(day, yellow_days)}
+    rolled = figures.roll(day, yellow_days)
+    return {"day": day.isoformat(), "rolled": rolled, "tidied": rolled and figures.tidy()}
 
 
 @shared_task(name="tracker.tasks.daily_sweep")
