@@ -9,6 +9,7 @@ with the message and changes nothing.
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 from django.contrib import messages
@@ -229,8 +230,10 @@ def _rows_html(rows: list[dict]) -> SafeString:
 # --- the task page ------------------------------------------------------------------------------
 
 
+@functools.cache
 def _task_queryset():
-    """The task with everything its page shows in one row, and whether it has close-outs,
+    """(Built once per process: its joins and flags are resolved at build time, and each use
+    clones it.) The task with everything its page shows in one row, and whether it has close-outs,
     extensions, evidence, responsible units, 督办 documents and likely repeats at all: most
     tasks have none of them, and the page then skips those six queries (the flags are read in
     the same statement, so they are never stale)."""
@@ -257,7 +260,7 @@ def _task_queryset():
 
 
 def _load(request: HttpRequest, pk: int) -> Task:
-    return get_task_for_user(request, pk, _task_queryset())
+    return get_task_for_user(request, pk, _task_queryset().all())
 
 
 def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
