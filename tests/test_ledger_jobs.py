@@ -290,6 +290,36 @@ def test_files_go_after_the_retention_period(client, carol, tasks, media, small_
     assert not path.exists()
 
 
+@pytest.mark.django_db
+def test_a_long_export_that_reports_progress_keeps_its_lease(
+    client, carol, tasks, media, small_threshold
+):
+    """An export of a million rows runs past the 15-minute lease: while its worker reports
+    progress the job is its own (neither claimed again nor queued again); once the reports stop
+    for a whole lease, the worker is taken for lost and the job runs again."""
+    import datetime
+
+    from django.utils import timezone
+
+    client.force_login(carol)
+    client.get(reverse("tracker:ledger_export"))
+    job = LedgerJob.objects.get()
+    assert ledger_jobs.claim(job.pk)  # the first worker starts
+    now = timezone.now()
+    LedgerJob.objects.filter(pk=job.pk).update(started_at=now - datetime.timedelta(minutes=40))
+    ledger_jobs._progress(job)(1000)  # ... and is still reporting
+    reported = LedgerJob.objects.get(pk=job.pk)
+    assert reported.done == 1000 and now <= reported.heartbeat_at <= timezone.now()
+    assert not ledger_jobs.claim(job.pk)
+    assert ledger_jobs.purge()["requeued"] == 0
+
+    silent = now - ledger_jobs.LEASE - datetime.timedelta(minutes=1)
+    LedgerJob.objects.filter(pk=job.pk).update(heartbeat_at=silent)
+    assert ledger_jobs.purge()["requeued"] == 1
+    assert ledger_jobs.claim(job.pk)  # taken again, from the start
+    assert LedgerJob.objects.get(pk=job.pk).done == 0
+
+
 def test_an_upload_is_sized_from_its_sheet_dimension_without_parsing():
     from openpyxl import Workbook
 

@@ -127,17 +127,21 @@ def estimated_rows(data: bytes) -> int:
 # --- running jobs (in the worker) -----------------------------------------------------------
 
 
+def _lost(now: datetime.datetime) -> Q:
+    """Running jobs whose worker has shown no sign of life (its start or its last progress
+    report) for a whole LEASE: lost, to be run again."""
+    return Q(status=LedgerJob.Status.RUNNING) & (
+        Q(heartbeat_at__lt=now - LEASE) | Q(heartbeat_at__isnull=True, started_at__lt=now - LEASE)
+    )
+
+
 def claim(job_id: int) -> bool:
-    """Take the job for this run: only one caller wins a queued job (or one whose lease ran
-    out)."""
+    """Take the job for this run: only one caller wins a queued job (or a lost one)."""
     now = timezone.now()
     return bool(
         LedgerJob.objects.filter(pk=job_id)
-        .filter(
-            Q(status=LedgerJob.Status.QUEUED)
-            | Q(status=LedgerJob.Status.RUNNING, started_at__lt=now - LEASE)
-        )
-        .update(status=LedgerJob.Status.RUNNING, started_at=now, done=0)
+        .filter(Q(status=LedgerJob.Status.QUEUED) | _lost(now))
+        .update(status=LedgerJob.Status.RUNNING, started_at=now, heartbeat_at=now, done=0)
     )
 
 
@@ -172,8 +176,8 @@ def _finish(job: LedgerJob, status: str, error: str = "") -> None:
 
 
 def _progress(job: LedgerJob):
-    def report(done: int) -> None:
-        LedgerJob.objects.filter(pk=job.pk).update(done=done)
+    def report(done: int) -> None:  # how far, and alive: the lease runs on from now
+        LedgerJob.objects.filter(pk=job.pk).update(done=done, heartbeat_at=timezone.now())
 
     return report
 
@@ -370,11 +374,7 @@ def purge(now: datetime.datetime | None = None) -> dict:
         except (KeyError, ValueError):
             pass
     deleted = _delete_files(old.exclude(result_path=""))
-    lost = list(
-        LedgerJob.objects.filter(
-            status=LedgerJob.Status.RUNNING, started_at__lt=now - LEASE
-        ).values_list("pk", flat=True)
-    )
+    lost = list(LedgerJob.objects.filter(_lost(now)).values_list("pk", flat=True))
     for job_id in lost:
         _queue(job_id)
     return {"deleted": deleted, "requeued": len(lost)}
