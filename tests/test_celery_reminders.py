@@ -3,7 +3,7 @@ real SMTP server. The worker reads the test database, so these tests commit thei
 (``transaction=True``), and they count what the SMTP server received.
 
 Redis: ``REDIS_URL_FOR_TESTS`` (default ``redis://127.0.0.1:6379/14``); only that database is
-flushed.
+flushed (under pytest-xdist, each worker's own: ``_for_this_process``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,22 @@ from tracker.models.reminders import DeliveryState
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
-BROKER = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/14")
+
+
+def _for_this_process(url: str) -> str:
+    """The Redis database of this test process: under pytest-xdist each worker (gw0 … gw3)
+    takes its own pair among databases 8–15 (an even one, and the next for the ledger jobs'
+    worker: tests/test_ledger_jobs.py), since the reminder tests flush theirs at the start and
+    end of each test; run alone, the database asked for."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    base, _sep, db = url.rpartition("/")
+    if not worker.startswith("gw") or not worker[2:].isdigit() or not db.isdigit():
+        return url
+    pair = (max(int(db), 8) - 8) // 2
+    return f"{base}/{8 + 2 * ((pair + int(worker[2:])) % 4)}"
+
+
+BROKER = _for_this_process(os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/14"))
 
 
 @pytest.fixture
