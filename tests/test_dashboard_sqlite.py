@@ -25,6 +25,8 @@ today = local_today()
 late = factories.make_task(inspection, owner=finance, deadline=today - datetime.timedelta(days=9))
 factories.make_task(inspection, owner=finance, deadline=today - datetime.timedelta(days=3))
 factories.make_task(inspection, owner=finance, deadline=today + datetime.timedelta(days=5))
+nobody = factories.make_unit(org, "规划局")  # no contact: among the units nobody can email
+factories.make_task(inspection, owner=nobody, deadline=today + datetime.timedelta(days=40))
 tasks = __import__("tracker.models", fromlist=["Task"]).Task.objects.all()
 everything = Q(pk__isnull=False)
 
@@ -35,6 +37,13 @@ def both():
     assert figured["source"] == "figures", figured["source"]
     for part in ("totals", "units", "inspections", "categories", "types", "history"):
         assert figured[part] == scanned[part], (part, figured[part], scanned[part])
+    # The page's first rows, ranked by SQLite's window functions: what a sort of every row lists.
+    ranked = selectors.dashboard(
+        tasks, today, tally=everything, day_tally=everything, figure=everything, shown=(1, 1)
+    )
+    assert selectors.first_rows(ranked, 1, 1) == selectors.first_rows(figured, 1, 1), ranked
+    assert ranked["unit_counts"] == selectors.lamp_counts(figured["units"]), ranked["unit_counts"]
+    assert ranked["no_contact"] == figured["no_contact"] != [], ranked["no_contact"]
     return figured
 
 
@@ -46,6 +55,14 @@ actions.admin_set_status(late, "completed", factories.SYSTEM, reason="核实已�
 after = both()
 assert after["units"][0]["longest_overdue"] == 3, after["units"][0]
 assert aggregates.differences() == []
+# The page itself, as `make run` serves it.
+from django.test import Client
+boss = get_user_model().objects.create_superuser("boss", "boss@example.org", "a-long-pass-phrase")
+browser = Client()
+browser.force_login(boss)
+page = browser.get("/dashboard/", HTTP_HOST="localhost")
+assert page.status_code == 200, page.status_code
+assert "规划局" in page.content.decode() and 'data-figure="no_contact_open"' in page.content.decode()
 print("FIGURES-OK", after["totals"]["overdue"])
 """
 
