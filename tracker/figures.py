@@ -522,7 +522,7 @@ class Ranking:
 
 def _lamp_sql(rules: LampRules) -> str:
     """``tracker.lamps.lamp`` over a summed row's columns, as its LAMP_ORDER (0 red, 1 yellow,
-    2 green); tests/test_figures_ranked.py holds the two equal."""
+    2 green); tests/test_dashboard_ranked.py holds the two equal."""
     basic = " WHEN basic_late > 0 THEN 1" if rules.yellow_basic_late else ""
     return (
         f"CASE WHEN overdue >= {int(rules.red_overdue)} THEN 0"
@@ -612,20 +612,19 @@ def ranked_figure_rows(
 
 
 def figure_category_groups(q: Q) -> list[dict]:
-    """``tally_category_groups`` from CategoryFigure rows matching ``q``, already summed by the
+    """``tally_category_groups`` from CategoryFigure rows matching ``q``, summed by the
     categories' wording (what ``category_rows`` compares them by; no category: "")."""
-    base = CategoryFigure.objects.filter(q).order_by().values("category__title", *CATEGORIES.sums)
-    try:
-        sql, params = base.query.get_compiler(using=base.db).as_sql()
-    except EmptyResultSet:
+    summed = _summed(CATEGORIES, q, "category__title")
+    if summed is None:
         return []
-    sums = ", ".join(f"SUM(s.{c}) AS {c}" for c in CATEGORIES.sums)
-    # Column names from the table definition, values as the compiled query's parameters.
-    summed = (
-        f"SELECT COALESCE(s.category__title, '') AS title, {sums} FROM ({sql}) s"  # noqa: S608
-        " GROUP BY COALESCE(s.category__title, '')"
-    )
-    return [r | {"category_id": None} for r in _fetch(base.db, summed, params) if r["total"]]
+    sql, params, db = summed
+    # A missing title and an empty one are both "" (category_rows sums rows by their title).
+    return [
+        {"title": r["category__title"] or "", "category_id": None}
+        | {c: r[c] for c in CATEGORIES.sums}
+        for r in _fetch(db, sql, params)
+        if r["total"]
+    ]
 
 
 # --- the same judgement in SQL over TaskTally (any scope the figures cannot say) --------------

@@ -644,7 +644,7 @@ def _history_per_day(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet:
 
 
 def uncontactable_owner_rows(
-    tasks: QuerySet[Task] | None, limit: int = 50, tally: Q | None = None
+    tasks: QuerySet[Task] | None, limit: int = UNCONTACTABLE_SHOWN, tally: Q | None = None
 ) -> list[dict]:
     """Owners of open tasks in ``tasks`` (a dashboard scope) nobody can be emailed at
     (``rules.no_contact_q``): ``{"id", "name", "organization", "open_tasks"}``, most open
@@ -681,7 +681,7 @@ def uncontactable_owner_rows(
     ]
 
 
-def uncontactable_among(units: list[dict], limit: int = 50) -> list[dict]:
+def uncontactable_among(units: list[dict], limit: int = UNCONTACTABLE_SHOWN) -> list[dict]:
     """``uncontactable_owner_rows`` from today's unit rows (``unit_rows``): the units with open
     tasks that nobody can be emailed at, one query over the units."""
     open_tasks = {u["id"]: u["open"] for u in units if u["open"]}
@@ -692,8 +692,12 @@ def uncontactable_among(units: list[dict], limit: int = 50) -> list[dict]:
         )
         if pk in open_tasks
     ]
-    rows.sort(key=lambda r: (-r["open_tasks"], r["name"], r["id"]))
-    return rows[:limit]
+    return _most_open(rows, limit)
+
+
+def _most_open(rows: list[dict], limit: int) -> list[dict]:
+    """The uncontactable units' order: most open tasks first, then by name and id."""
+    return sorted(rows, key=lambda r: (-r["open_tasks"], r["name"], r["id"]))[:limit]
 
 
 def dashboard_key(
@@ -747,8 +751,8 @@ def _ranked_figures(figure: Q, today: datetime.date, rules: LampRules, shown) ->
         },
         "unit_counts": unit_counts,
         "inspection_counts": inspection_counts,
-        "uncontactable": sorted(
-            (
+        "uncontactable": _most_open(
+            [
                 {
                     "id": r["owner_unit_id"],
                     "name": r["name"],
@@ -757,9 +761,9 @@ def _ranked_figures(figure: Q, today: datetime.date, rules: LampRules, shown) ->
                 }
                 for r in owner_rows
                 if r["unreachable"] and r["total"] > r["done"]
-            ),
-            key=lambda r: (-r["open_tasks"], r["name"], r["id"]),
-        )[:UNCONTACTABLE_SHOWN],
+            ],
+            UNCONTACTABLE_SHOWN,
+        ),
     }
 
 

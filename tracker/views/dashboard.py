@@ -74,13 +74,13 @@ def _encoded(name: str, value: str) -> str:
     return urlencode([(name, value)])
 
 
+_SENTINEL_PK = 987654321
+
+
 def _id_urls(name: str):
     """``reverse(name, args=[pk])`` for many pks from one ``reverse``."""
     template = reverse(name, args=[_SENTINEL_PK])
     return lambda pk: template.replace(str(_SENTINEL_PK), str(int(pk)))
-
-
-_SENTINEL_PK = 987654321
 
 
 def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
@@ -281,12 +281,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # (the download checks the inspection's scope again: 404 outside it).
         documents = {
             key: _id_urls(f"tracker:{name}")
-            for key, name in (
-                ("notice_docx", "notice_docx"),
-                ("notice_txt", "notice_txt"),
-                ("report_docx", "report_docx"),
-                ("problems", "inspection_problems"),
-            )
+            for key, name in {
+                "notice_docx": "notice_docx",
+                "notice_txt": "notice_txt",
+                "report_docx": "report_docx",
+                "problems": "inspection_problems",
+            }.items()
         }
         for row in view["inspections"]:
             row["links"].update({key: url(row["id"]) for key, url in documents.items()})
