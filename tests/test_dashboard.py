@@ -314,6 +314,19 @@ def test_units_nobody_can_be_emailed_are_listed_with_their_open_tasks(
     assert [(u["name"], u["open_tasks"]) for u in context["no_contact"]] == [("档案馆", 2)]
     assert drill(carol, context["no_contact"][0]["links"]["open"]) == open_ones
     assert "无联系人的单位" in context["body"]
+    # ... in its row (written in Python: tracker/templatetags/dashboard_rows.py), linked
+    link = context["no_contact"][0]["links"]["open"].replace("&", "&amp;")
+    assert (
+        f'<tr><th scope="row">档案馆</th><td>{org.name}</td><td><a href="{link}" '
+        'data-figure="no_contact_open">2</a></td></tr>'
+    ) in context["body"]
+    # and the trend's table has a row per week end: tasks, done, rate
+    for week in context["history"]:
+        rate = "—" if week["completion_rate"] is None else f"{week['completion_rate']:.2f}%"
+        assert (
+            f'<tr><th scope="row">{week["week_end"]:%Y-%m-%d}</th><td>{week["total"]}</td>'
+            f"<td>{week['done']}</td><td>{rate}</td></tr>"
+        ) in context["body"]
 
 
 def test_the_unit_and_inspection_tables_link_every_figure_and_escape_every_name(
