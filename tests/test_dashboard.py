@@ -24,10 +24,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests import factories
-from tracker import actions, selectors
+from tracker import actions
 from tracker.choices import TaskStatus, TaskType
 from tracker.filtersets import TaskFilterSet
 from tracker.permissions import access_for
+from tracker.selectors import trend
 
 pytestmark = pytest.mark.django_db
 
@@ -239,7 +240,7 @@ def test_completion_over_time_is_rebuilt_from_history(carol, inspection, finance
         actions.change_status(b, TaskStatus.IN_PROGRESS, system)  # reopened after a re-check
         factories.make_task(inspection, owner=finance)
 
-    history = selectors.completion_history(access_for(carol).tasks(), D(2026, 10, 26), weeks=4)
+    history = trend.completion_history(access_for(carol).tasks(), D(2026, 10, 26), weeks=4)
     # Weeks end on the as-of day (Mondays): 10-05, 10-12, 10-19, 10-26.
     assert [(r["week_end"], r["total"], r["done"]) for r in history] == [
         (D(2026, 10, 5), 2, 0),

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 
 from tests import factories
-from tracker import selectors
 from tracker.choices import DONE_STATUSES, EventKind
 from tracker.models import Inspection, Task, TaskEvent, Unit, local_today
+from tracker.selectors import trend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +36,7 @@ def test_generated_tasks_have_history_that_rebuilds_todays_completion():
     # Every task was created with an event, and the sequences moved past the copied ids.
     assert TaskEvent.objects.filter(kind=EventKind.CREATED).count() == 120
     assert Task.objects.filter(problem__parent__isnull=True).count() == 0
-    history = selectors.completion_history(Task.objects.all(), local_today(), weeks=2)
+    history = trend.completion_history(Task.objects.all(), local_today(), weeks=2)
     assert history[-1]["total"] == 120
     assert history[-1]["done"] == Task.objects.filter(status__in=DONE_STATUSES).count()
     assert Inspection.objects.filter(declared__problems__gte=30).count() == 4

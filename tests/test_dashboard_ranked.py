@@ -19,6 +19,7 @@ from tracker import selectors
 from tracker.choices import TaskType
 from tracker.lamps import LampRules, lamp
 from tracker.models import FigureDay, GroupFigure, Task, TypeFigure, Unit, local_today
+from tracker.selectors import rankings
 
 COUNTS = st.sampled_from((0, 0, 1, 2))  # small, often none: most rows tie with others
 GROUP = st.fixed_dictionaries(
@@ -84,7 +85,7 @@ def _write_figures(units, inspections, groups, reachable, today, rules) -> None:
 
 
 def _page(data: dict, shown: tuple[int, int]) -> dict:
-    first = selectors.first_rows(data, *shown)
+    first = rankings.first_rows(data, *shown)
     return {
         **first,
         "unit_counts": data["unit_counts"],
@@ -144,7 +145,7 @@ def test_a_whole_install_sends_only_the_first_rows(install):
 
     tied = selectors.dashboard(Task.objects.all(), today, shown=(2, 1), **scope)
     assert len(tied["units"]) == 8  # all tie with the second
-    assert [u["name"] for u in selectors.first_rows(tied, 2, 1)["by_lamp"]] == ["审计局", "教育局"]
+    assert [u["name"] for u in rankings.first_rows(tied, 2, 1)["by_lamp"]] == ["审计局", "教育局"]
 
     distinct = [{**same, "overdue": 1 + i % 3, "days": i} for i in range(8)]
     _write_figures(units, inspections[:1], distinct, [True] * 8, today, rules)

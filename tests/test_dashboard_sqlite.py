@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from tests import factories
 from tracker import actions, aggregates, selectors
+from tracker.selectors import rankings
 from tracker.models import FigureDay, local_today
 
 org = factories.make_org()
@@ -41,8 +42,8 @@ def both():
     ranked = selectors.dashboard(
         tasks, today, tally=everything, day_tally=everything, figure=everything, shown=(1, 1)
     )
-    assert selectors.first_rows(ranked, 1, 1) == selectors.first_rows(figured, 1, 1), ranked
-    assert ranked["unit_counts"] == selectors.lamp_counts(figured["units"]), ranked["unit_counts"]
+    assert rankings.first_rows(ranked, 1, 1) == rankings.first_rows(figured, 1, 1), ranked
+    assert ranked["unit_counts"] == rankings.lamp_counts(figured["units"]), ranked["unit_counts"]
     assert ranked["no_contact"] == figured["no_contact"] != [], ranked["no_contact"]
     return figured
 

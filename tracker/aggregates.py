@@ -372,7 +372,7 @@ def rebuild(apps=None) -> dict[str, int]:
 
 
 # The cache key whose value the completion trend's cached past days are keyed by
-# (tracker.selectors._day_tally_per_day): a rebuild rewrites past days, so it changes the value.
+# (tracker.selectors.trend._day_tally_per_day): a rebuild rewrites past days, so it changes the value.
 TREND_GENERATION_KEY = "rectify:trend-generation"
 
 

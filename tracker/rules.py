@@ -54,6 +54,11 @@ def done_q(f: TaskFields = FIELDS) -> Q:
     return Q(**{f"{f.status}__in": DONE_STATUSES})
 
 
+def completion_rate(completed: int, total: int) -> float | None:
+    """Completed (已完成 + 已销号) over all, as a percentage with two decimals."""
+    return None if total == 0 else round(100.0 * completed / total, 2)
+
+
 def open_q(f: TaskFields = FIELDS) -> Q:
     return ~done_q(f)
 

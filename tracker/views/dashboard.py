@@ -30,6 +30,7 @@ from tracker.lamps import LAMP_LABELS
 from tracker.models import local_today
 from tracker.permissions import Access, access_for
 from tracker.scope_choices import organization_choices
+from tracker.selectors import rankings
 from tracker.templatetags.fast_forms import options_html
 
 # Parameters of the page itself, not of the scope: never carried into drill-down links.
@@ -116,8 +117,8 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
         return {**row, "lamp_label": LAMP_LABELS[row["lamp"]], "links": links}
 
     # Links only for the rows shown: a whole install has thousands of units (of which today's
-    # figures send only those among the first of each order: ``selectors.UNIT_RANKINGS``).
-    shown = selectors.first_rows(data, TOP_UNITS, TOP_INSPECTIONS)
+    # figures send only those among the first of each order: ``rankings.UNIT_RANKINGS``).
+    shown = rankings.first_rows(data, TOP_UNITS, TOP_INSPECTIONS)
     inspections = [
         {
             **row,

@@ -5,6 +5,9 @@ Everything here is a grouped query built on the one definition of each rule in
 scope can be said on their columns, else over ``Task``; nothing loops over tasks in Python. For a past as-of day the dashboard's
 figures are judged on the tasks as they stood at the end of that day, rebuilt from history
 (``tracker.history_asof``).
+
+Two parts read as jobs of their own: ``rankings`` (what a dashboard page lists first, cut in
+SQL over a whole install) and ``trend`` (the weekly completion trend).
 """
 
 from __future__ import annotations
@@ -18,26 +21,20 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
-    Case,
     Count,
     DateField,
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Min,
     Q,
     QuerySet,
     Sum,
     Value,
-    When,
 )
-from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from tracker import figures
-from tracker.aggregates import TREND_GENERATION_KEY
-from tracker.choices import DONE_STATUSES, EventKind, TaskStatus, TaskType
+from tracker.choices import TaskStatus, TaskType
 from tracker.figures import (
     DUE_SOON_WINDOWS,
     GROUP_COUNTS,
@@ -46,22 +43,20 @@ from tracker.figures import (
     tally_groups,
 )
 from tracker.figures import _n as _n
-from tracker.history_asof import end_of, fields_of, scope_as_of
+from tracker.history_asof import fields_of, scope_as_of
 from tracker.lamps import LAMP_ORDER, LampRules, lamp, lamp_aggregates
 from tracker.models import (
     Inspection,
     Problem,
     Task,
-    TaskDayTally,
-    TaskEvent,
     TaskTally,
     Unit,
     local_today,
 )
-from tracker.models.history import STATUS_KINDS
 from tracker.rules import (
     FIELDS,
     TaskFields,
+    completion_rate,
     done_q,
     due_soon_q,
     is_done,
@@ -72,11 +67,9 @@ from tracker.rules import (
     overdue_q,
     report_due_q,
 )
-
-
-def completion_rate(completed: int, total: int) -> float | None:
-    """Completed (已完成 + 已销号) over all, as a percentage with two decimals."""
-    return None if total == 0 else round(100.0 * completed / total, 2)
+from tracker.selectors import rankings
+from tracker.selectors.rankings import INSPECTION_LABELS, UNCONTACTABLE_SHOWN
+from tracker.selectors.trend import completion_history
 
 
 def inspection_summaries(
@@ -164,8 +157,6 @@ def inspection_summaries(
 # scope that ``dashboard()`` passed through ``scope_as_of`` (a past as-of day) the
 # ``AS_OF_FIELDS`` annotations: the tasks that existed at the end of that day, with their
 # status, deadline, owner, type and report date as they stood then.
-
-DASHBOARD_HISTORY_WEEKS = 26
 
 
 def _days_overdue(today: datetime.date, f: TaskFields = FIELDS) -> Sum:
@@ -321,50 +312,6 @@ def dashboard_totals(
     }
 
 
-# The orders the dashboard lists units and inspections in, but their names and ids (the last
-# tie-breakers, so equal names list alike however the rows came): ``unit_rows`` and ``inspection_rows`` sort by them, the page ranks units by
-# overdue tasks and by days overdue, and ``figures.ranked_figure_rows`` cuts a whole install's
-# rows to the first of each in SQL.
-UNIT_RANKINGS = (
-    figures.Ranking(("lamp", "-overdue", "-due_soon")),
-    figures.Ranking(("-overdue",), positive=("overdue",)),
-    figures.Ranking(("-days_overdue",), positive=("days_overdue",)),
-)
-INSPECTION_RANKINGS = (figures.Ranking(("lamp", "-overdue")),)
-# The units with open tasks that nobody can be emailed at (``uncontactable_among``), most first.
-UNCONTACTABLE_RANKING = figures.Ranking(("-open",), positive=("open", "unreachable"))
-UNCONTACTABLE_SHOWN = 50
-
-
-def first_rows(data: dict, units: int, inspections: int) -> dict:
-    """What a dashboard page lists of ``dashboard``'s rows (all of them, or only those
-    ``shown=(units, inspections)`` sent): the first ``units`` units by light (``unit_rows``'
-    order), by overdue tasks and by days overdue (units with none are not listed), and the first
-    ``inspections`` inspections by light."""
-    rows = data["units"]
-    by_overdue = sorted(
-        (u for u in rows if u["overdue"]), key=lambda u: (-u["overdue"], u["name"], u["id"])
-    )
-    by_days = sorted(
-        (u for u in rows if u["days_overdue"]),
-        key=lambda u: (-u["days_overdue"], u["name"], u["id"]),
-    )
-    return {
-        "by_lamp": rows[:units],
-        "by_overdue": by_overdue[:units],
-        "by_days": by_days[:units],
-        "inspections": data["inspections"][:inspections],
-    }
-
-
-def lamp_counts(rows: list[dict]) -> dict:
-    """How many of ``rows`` (unit or inspection rows) there are, and how many per light."""
-    counts = dict.fromkeys(LAMP_ORDER, 0)
-    for row in rows:
-        counts[row["lamp"]] += 1
-    return {"count": len(rows), **counts}
-
-
 def unit_rows(
     tasks: QuerySet[Task],
     today: datetime.date,
@@ -403,10 +350,6 @@ def unit_rows(
         key=lambda r: (LAMP_ORDER[r["lamp"]], -r["overdue"], -r["due_soon"], r["name"], r["id"])
     )
     return rows
-
-
-# What an inspection row shows of its inspection (``Inspection.label`` and the declared count).
-INSPECTION_LABELS = ("organization__name", "round_name", "group", "declared")
 
 
 def inspection_rows(
@@ -552,97 +495,6 @@ def type_rows(
     return rows
 
 
-def completion_history(
-    tasks: QuerySet[Task] | None,
-    as_of: datetime.date,
-    weeks: int = DASHBOARD_HISTORY_WEEKS,
-    day_tally: Q | None = None,
-) -> list[dict]:
-    """Tasks and completed tasks at the end of each of the last ``weeks`` weeks.
-
-    With ``day_tally`` (a Q over TaskDayTally), read from the day tallies that every change
-    writes as it happens: per day, tasks created and tasks that became (+1) or stopped being
-    (−1) done; running sums give each week's end. Otherwise replayed from the history of
-    ``tasks``: every status event moves the done count by done(new) − done(old), a 'created'
-    event adds a task (the scan path, for scopes the day tallies cannot express)."""
-    if day_tally is not None:
-        per_day = _day_tally_per_day(day_tally, as_of)
-    else:
-        per_day = _history_per_day(tasks, as_of)
-    week_ends = [as_of - datetime.timedelta(weeks=weeks - 1 - k) for k in range(weeks)]
-    created_by_week = [0] * weeks
-    done_by_week = [0] * weeks
-    before = {"created": 0, "done": 0}
-    for r in per_day:
-        k = weeks - 1 - (as_of - r["day"]).days // 7
-        if k < 0:
-            before["created"] += r["created"] or 0
-            before["done"] += r["done"] or 0
-        elif k < weeks:
-            created_by_week[k] += r["created"] or 0
-            done_by_week[k] += r["done"] or 0
-    total, completed = before["created"] or 0, before["done"] or 0
-    rows = []
-    for k, week_end in enumerate(week_ends):
-        total += created_by_week[k]
-        completed += done_by_week[k]
-        rows.append(
-            {
-                "week_end": week_end,
-                "total": total,
-                "done": completed,
-                "completion_rate": completion_rate(completed, total),
-            }
-        )
-    return rows
-
-
-def _day_tally_per_day(day_tally: Q, as_of: datetime.date) -> list[dict]:
-    """Per day up to ``as_of``: the day tallies matching ``day_tally`` summed.
-
-    Every change writes the row of the day it happens on, so the days before today no longer
-    change: their sums are cached per scope and day (until ``aggregates.rebuild`` bumps
-    ``TREND_GENERATION_KEY``, or DASHBOARD_CACHE_SECONDS pass, which also covers a change
-    committed just after midnight), and only today's rows are read on each request."""
-    rows = TaskDayTally.objects.filter(day_tally).order_by().values("day")
-    sums = {"created": Sum("created"), "done": Sum("done")}
-    today = local_today()
-    if as_of < today:
-        return list(rows.filter(day__lte=as_of).annotate(**sums))
-    sql, params = rows.query.sql_with_params()
-    raw = repr((sql, params, today, cache.get(TREND_GENERATION_KEY, 0)))
-    key = "rectify:trend:" + hashlib.sha256(raw.encode()).hexdigest()
-    past = cache.get(key)
-    if past is None:
-        past = list(rows.filter(day__lt=today).annotate(**sums))
-        cache.set(key, past, settings.RECTIFY.get("DASHBOARD_CACHE_SECONDS", 300))
-    return [*past, *rows.filter(day__gte=today, day__lte=as_of).annotate(**sums)]
-
-
-def _history_per_day(tasks: QuerySet[Task], as_of: datetime.date) -> QuerySet:
-    """Per day in Asia/Shanghai up to ``as_of``: tasks created and the change of the done
-    count, replayed from the history of ``tasks`` (one scan)."""
-    done = list(DONE_STATUSES)  # history stores status codes
-    tz = timezone.get_current_timezone()
-    status_kind = Q(kind__in=STATUS_KINDS)
-    delta = Case(
-        When(status_kind & Q(new_value__in=done) & ~Q(old_value__in=done), then=Value(1)),
-        When(status_kind & Q(old_value__in=done) & ~Q(new_value__in=done), then=Value(-1)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    events = TaskEvent.objects.filter(created_at__lt=end_of(as_of))
-    if tasks.query.where:
-        # A scope narrower than everything: only its tasks' events (a semi-join).
-        events = events.filter(task__in=tasks.order_by().values("pk"))
-    return (
-        events.annotate(day=TruncDate("created_at", tzinfo=tz))
-        .order_by()
-        .values("day")
-        .annotate(created=Count("id", filter=Q(kind=EventKind.CREATED)), done=Sum(delta))
-    )
-
-
 def uncontactable_owner_rows(
     tasks: QuerySet[Task] | None, limit: int = UNCONTACTABLE_SHOWN, tally: Q | None = None
 ) -> list[dict]:
@@ -692,12 +544,7 @@ def uncontactable_among(units: list[dict], limit: int = UNCONTACTABLE_SHOWN) -> 
         )
         if pk in open_tasks
     ]
-    return _most_open(rows, limit)
-
-
-def _most_open(rows: list[dict], limit: int) -> list[dict]:
-    """The uncontactable units' order: most open tasks first, then by name and id."""
-    return sorted(rows, key=lambda r: (-r["open_tasks"], r["name"], r["id"]))[:limit]
+    return rankings.most_open(rows, limit)
 
 
 def dashboard_key(
@@ -715,56 +562,6 @@ def dashboard_key(
     sql, params = tasks.order_by().values("pk").query.sql_with_params()
     raw = repr((sql, params, today, rules))
     return "rectify:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _ranked_figures(figure: Q, today: datetime.date, rules: LampRules, shown) -> dict:
-    """Today's figures of a scope for a page that lists the first ``shown`` (units,
-    inspections): the rows among the first of each order, the counts over all, and the units
-    nobody can email ranked among themselves (``dashboard``)."""
-    units, inspections = shown
-    owner_rows, unit_counts = figures.ranked_figure_rows(
-        figures.GROUPS,
-        figure,
-        "owner_unit_id",
-        today,
-        rules,
-        (*UNIT_RANKINGS, UNCONTACTABLE_RANKING),
-        (units,) * len(UNIT_RANKINGS) + (UNCONTACTABLE_SHOWN,),
-        flags={"unreachable": Unit.objects.filter(no_contact_q()).order_by().values("pk")},
-        labels=Unit.objects.order_by().values("pk", "name", "organization__name"),
-    )
-    inspection_rows_, inspection_counts = figures.ranked_figure_rows(
-        figures.TYPES,
-        figure,
-        "inspection_id",
-        today,
-        rules,
-        INSPECTION_RANKINGS,
-        (inspections,),
-        labels=Inspection.objects.order_by().values("pk", *INSPECTION_LABELS),
-    )
-    return {
-        "groups": {
-            "owner_unit": owner_rows,
-            "inspection": inspection_rows_,
-            "task_type": figures.figure_rows(figures.TYPES, figure, "task_type", today),
-        },
-        "unit_counts": unit_counts,
-        "inspection_counts": inspection_counts,
-        "uncontactable": _most_open(
-            [
-                {
-                    "id": r["owner_unit_id"],
-                    "name": r["name"],
-                    "organization": r["organization__name"],
-                    "open_tasks": r["total"] - r["done"],
-                }
-                for r in owner_rows
-                if r["unreachable"] and r["total"] > r["done"]
-            ],
-            UNCONTACTABLE_SHOWN,
-        ),
-    }
 
 
 def dashboard(
@@ -795,7 +592,7 @@ def dashboard(
     fact of now. Its counts are cached (they cannot change), its names read live.
 
     ``shown`` (units, inspections: how many rows the page lists) lets today's figures send only
-    the rows among the first of each order (``UNIT_RANKINGS``, ``INSPECTION_RANKINGS``, ties
+    the rows among the first of each order (``rankings.UNIT_RANKINGS``, ``INSPECTION_RANKINGS``, ties
     included) with the counts over all of them (``unit_counts``, ``inspection_counts``); without
     it (the API) every row comes.
     """
@@ -810,7 +607,7 @@ def dashboard(
         if tally is not None and figure is not None and figures.ready(today):
             if shown:
                 return {
-                    **_ranked_figures(figure, today, rules, shown),
+                    **rankings.ranked_figures(figure, today, rules, shown),
                     "categories": figures.figure_category_groups(figure),
                     "history": history,
                     "figures": True,
@@ -863,9 +660,9 @@ def dashboard(
         "as_of": today,
         "totals": dashboard_totals(None, today, rules, groups["task_type"]),
         "units": units,
-        "unit_counts": data.get("unit_counts") or lamp_counts(units),
+        "unit_counts": data.get("unit_counts") or rankings.lamp_counts(units),
         "inspections": inspections,
-        "inspection_counts": data.get("inspection_counts") or lamp_counts(inspections),
+        "inspection_counts": data.get("inspection_counts") or rankings.lamp_counts(inspections),
         "categories": category_rows(None, today, grouped=data["categories"]),
         "types": type_rows(None, today, rules, groups["task_type"]),
         "history": data["history"],
