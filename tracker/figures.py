@@ -557,8 +557,7 @@ def ranked_figure_rows(
     if summed is None:
         return [], {"count": 0, "red": 0, "yellow": 0, "green": 0}
     sql, params, db = summed
-    # The derived values once per row, in a subquery PostgreSQL keeps apart (OFFSET 0: not
-    # folded into the windows, which would evaluate each expression again per mention).
+    # The values derived per row, named for the rankings and the lamp counts.
     derived = {"lamp": "d_lamp", "open": "d_open"}
     columns = [f"{_lamp_sql(rules)} AS d_lamp", "(total - done) AS d_open"]
     if table.oldest:
@@ -569,33 +568,42 @@ def ranked_figure_rows(
         ids_sql, ids_params = ids.query.get_compiler(using=db).as_sql()
         columns.append(f"CASE WHEN s.{by} IN ({ids_sql}) THEN 1 ELSE 0 END AS {name}")
         flag_params.extend(ids_params)
-    fence = " OFFSET 0" if connections[db].vendor == "postgresql" else ""
+    # The summed rows with their derived values, computed once and read by every part below
+    # (PostgreSQL would otherwise inline the expressions into each reading).
+    materialized = " MATERIALIZED" if connections[db].vendor == "postgresql" else ""
+    with_f = f"WITH f AS{materialized} (SELECT s.*, {', '.join(columns)} FROM ({sql}) s) "  # noqa: S608
 
-    def column(name: str) -> str:
+    def key(name: str) -> str:
+        """A ranking column as a value to sort ascending (descending ones negated)."""
         bare = name.lstrip("-")
         expr = derived.get(bare, bare)
-        return f"{expr} DESC" if name.startswith("-") else expr
+        return f"-({expr})" if name.startswith("-") else expr
 
-    ranks, keep = [], []
+    # A row ranks within the first ``limit`` of an order (RANK() <= limit: ties at the cut
+    # kept) exactly when its key is at most the key of the row at place ``limit``: found by a
+    # bounded sort (top-N) per order instead of sorting every row per order. A row not
+    # positive where the ranking asks is not in the ranking at all.
+    cuts, keep = [], []
     for i, (ranking, limit) in enumerate(zip(rankings, limits, strict=True)):
-        # A ranking's rows that are not listed (a column not positive) rank after all others.
-        unlisted = " OR ".join(f"{derived.get(c, c)} <= 0" for c in ranking.positive)
-        order = [f"CASE WHEN {unlisted} THEN 1 ELSE 0 END"] if unlisted else []
-        order += map(column, ranking.order)
-        ranks.append(f"RANK() OVER (ORDER BY {', '.join(order)}) AS r_{i}")
-        kept = " AND ".join(
-            [f"r_{i} <= {int(limit)}", *(f"{derived.get(c, c)} > 0" for c in ranking.positive)]
+        keys = [key(c) for c in ranking.order]
+        listed = " AND ".join(f"{derived.get(c, c)} > 0" for c in ranking.positive) or "1 = 1"
+        cut_columns = ", ".join(f"{k} AS k{j}" for j, k in enumerate(keys))
+        cuts.append(
+            f" LEFT JOIN (SELECT {cut_columns} FROM f WHERE {listed}"  # noqa: S608
+            f" ORDER BY {', '.join(keys)} LIMIT 1 OFFSET {int(limit) - 1}) c{i} ON 1 = 1"
         )
-        keep.append(f"({kept})")
+        at_most = f"{keys[-1]} <= c{i}.k{len(keys) - 1}"
+        for j in range(len(keys) - 2, -1, -1):
+            at_most = f"{keys[j]} < c{i}.k{j} OR ({keys[j]} = c{i}.k{j} AND ({at_most}))"
+        keep.append(f"({listed} AND (c{i}.k0 IS NULL OR {at_most}))")
     lamps = ", ".join(
-        f"SUM(CASE WHEN d_lamp = {order} THEN 1 ELSE 0 END) OVER () AS n_{lamp}"
+        f"SUM(CASE WHEN d_lamp = {order} THEN 1 ELSE 0 END) AS n_{lamp}"
         for lamp, order in LAMP_ORDER.items()
     )
     # Column names and integers written here, values as the compiled queries' parameters.
     outer = (
-        f"SELECT * FROM (SELECT f.*, COUNT(*) OVER () AS n_count, {lamps}, {', '.join(ranks)}"  # noqa: S608
-        f" FROM (SELECT s.*, {', '.join(columns)} FROM ({sql}) s{fence}) f) ranked"
-        f" WHERE {' OR '.join(keep)}"
+        f"SELECT f.*, n.* FROM f CROSS JOIN (SELECT COUNT(*) AS n_count, {lamps} FROM f) n"  # noqa: S608
+        f"{''.join(cuts)} WHERE {' OR '.join(keep)}"
     )
     outer_params = [*flag_params, *params]
     label_names: tuple[str, ...] = ()
@@ -604,7 +612,7 @@ def ranked_figure_rows(
         label_names = tuple(n for n in labels.query.values_select if n != "pk")
         outer = f"SELECT k.*, l.* FROM ({outer}) k LEFT JOIN ({labels_sql}) l ON l.pk = k.{by}"  # noqa: S608
         outer_params += labels_params
-    rows = _fetch(db, outer, outer_params, dates)
+    rows = _fetch(db, with_f + outer, outer_params, dates)
     counts = dict.fromkeys(("count", *LAMP_ORDER), 0)
     if rows:
         counts = {name: int(rows[0][f"n_{name}"]) for name in counts}
