@@ -397,9 +397,9 @@ RECTIFY = {
     # stated reason (else only 已完成); every measure must be done or marked not applicable.
     "CLOSEOUT_ALLOW_BASIC": env_bool("CLOSEOUT_ALLOW_BASIC", True),
     "CLOSEOUT_REQUIRE_MEASURES": env_bool("CLOSEOUT_REQUIRE_MEASURES", True),
-    # Dashboard figures are cached under a key that changes with every task change (each change
-    # writes a history event); this bounds how long an edit of reference data (a unit's name,
-    # an inspection's level) can take to show.
+    # How long the counts of a past as-of day and the completion trend's past days are cached
+    # (they no longer change; a rebuild of the aggregates starts them afresh). Today's figures
+    # are never cached: they are read from the figure tables on each request.
     "DASHBOARD_CACHE_SECONDS": env_int("DASHBOARD_CACHE_SECONDS", 300),
     # Reminder tiers, in days before (green, yellow) or after (escalated) the deadline.
     "REMINDER_GREEN_DAYS": env_int("REMINDER_GREEN_DAYS", 20),

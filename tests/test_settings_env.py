@@ -274,3 +274,33 @@ def test_every_variable_the_settings_read_is_in_a_readme_settings_table():
     ]
     documented = {name for cell in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`", cell)}
     assert sorted(read - documented) == [], "add these to the README's settings table"
+
+
+def test_a_web_worker_freezes_what_it_keeps_for_life(tmp_path):
+    """Loading the WSGI application (as each gunicorn worker does) compiles the pages'
+    templates and freezes the objects it keeps (``rectify.wsgi.settle``), so the garbage
+    collector no longer walks them in the middle of a request."""
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SECRET_KEY": "test-only",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "localhost",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CACHE_URL": "locmem://",
+    }
+    code = (
+        "import gc, rectify.wsgi\n"
+        "from django.template import engines\n"
+        "loader = engines['django'].engine.template_loaders[0]\n"
+        "print(gc.get_freeze_count(), len(getattr(loader, 'get_template_cache', {})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, compiled = map(int, result.stdout.split())
+    assert frozen > 50_000, frozen
+    assert compiled >= 10, compiled  # the pages' templates, compiled before any request

@@ -242,20 +242,33 @@ def _task_queryset():
         return Exists(model.objects.filter(task=OuterRef("pk")))
 
     linked = Q(problem=OuterRef("problem_id")) | Q(earlier_problem=OuterRef("problem_id"))
-
-    return Task.objects.select_related(
-        "problem__parent__parent",
-        "inspection__organization",
-        "owner_unit",
-        "lead_unit",
-        "lead_leader",
-    ).annotate(
-        has_closeouts=has(CloseoutRequest),
-        has_extensions=has(ExtensionRequest),
-        has_evidence=has(Evidence),
-        has_responsible_units=has(Task.responsible_units.through),
-        has_documents=has(SupervisionDocument.tasks.through),
-        has_repeats=Exists(RepeatLink.objects.filter(linked)),
+    # Of the joined rows, only what the page shows (the crumbs, the problem, the inspection's
+    # name, the units' names): every column more is compiled and converted on each request.
+    node = ("label", "title", "parent")
+    shown = (
+        *(f.name for f in Task._meta.concrete_fields),
+        *(f"problem__{name}" for name in (*node, "detail")),
+        *(f"problem__parent__{name}" for name in node),
+        *(f"problem__parent__parent__{name}" for name in node),
+        "inspection__organization__name",
+        "inspection__round_name",
+        "inspection__group",
+        "owner_unit__name",
+        "lead_unit__name",
+    )
+    return (
+        Task.objects.select_related(
+            "problem__parent__parent", "inspection__organization", "owner_unit", "lead_unit"
+        )
+        .only(*shown)
+        .annotate(
+            has_closeouts=has(CloseoutRequest),
+            has_extensions=has(ExtensionRequest),
+            has_evidence=has(Evidence),
+            has_responsible_units=has(Task.responsible_units.through),
+            has_documents=has(SupervisionDocument.tasks.through),
+            has_repeats=Exists(RepeatLink.objects.filter(linked)),
+        )
     )
 
 
