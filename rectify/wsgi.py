@@ -20,12 +20,11 @@ def settle() -> int:
     from django.conf import settings
     from django.template.loader import get_template
     from django.urls import get_resolver
-    from django.utils import translation
+    from django.utils.translation import trans_real
 
     get_resolver()._populate()
     for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            translation.gettext("")
+        trans_real.translation(code)  # the language's merged catalogue, kept per process
     root = Path(settings.BASE_DIR) / "templates"
     for path in sorted((root / "tracker").glob("*.html")):
         get_template(str(path.relative_to(root)))
