@@ -351,3 +351,31 @@ def test_a_reply_with_evidence(
     with pytest.raises(actions.ActionError):
         actions.reply_ladder_document(document, Actor.of(alice), text="再次回复")
     assert Task.objects.filter(pk__in=[t.pk for t in overdue]).count() == 2
+
+
+def test_a_task_page_reads_documents_only_when_the_task_has_one(client, carol, overdue):
+    """Most tasks have no 督办 document: their page does not ask for any (the flag is read with
+    the task); once a notice is issued about the task, its page reads and lists it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    task = overdue[0]
+    client.force_login(carol)
+
+    def document_reads() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("tracker:task_detail", args=[task.pk]))
+        assert page.status_code == 200
+        reads = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].split(" FROM ", 1)[-1].startswith('"tracker_supervisiondocument"')
+        ]
+        return len(reads), page.content.decode()
+
+    assert document_reads()[0] == 0
+    with at(datetime.date(2026, 11, 20)):
+        document = actions.issue_ladder_document(overdue, LadderRung.NOTICE, Actor.of(carol))
+    reads, html = document_reads()
+    assert reads == 1
+    assert document.reference in html
