@@ -353,3 +353,25 @@ def test_the_unit_and_inspection_tables_link_every_figure_and_escape_every_name(
     assert f'href="{inspection["links"]["report_docx"]}"' in html
     page = client.get(reverse("tracker:dashboard") + f"?organization={org.pk}").content.decode()
     assert f'<option value="{org.pk}" selected>' in page
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "",
+        "organization=4&status=in_progress",
+        "owner_unit=3&owner_unit=9&sort=lamp",  # the row's own parameter is the scope's too
+        "category_title=987654321",  # the stand-in's digits elsewhere in the scope
+    ],
+)
+def test_a_link_per_row_is_the_link_the_drill_would_encode_for_it(scope):
+    """The unit and inspection tables' links are encoded once per kind with a stand-in id and
+    the row's id put in its place: the same URL as encoding each row's own, whatever the
+    scope."""
+    from tracker.views.dashboard import OPEN_STATUSES, Drill
+
+    drill = Drill(QueryDict(scope), "/")
+    for params in ({}, {"status": OPEN_STATUSES}, {"overdue": "true"}, {"due_within": 10}):
+        per_row = drill.per_id("owner_unit", **params)
+        for pk in (1, 42, 987654321):
+            assert per_row(pk) == drill(owner_unit=pk, **params)

@@ -14,6 +14,7 @@ differ from the list it links to.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -40,6 +41,9 @@ TOP_UNITS = 20
 TOP_INSPECTIONS = 50
 
 
+_SENTINEL_PK = 987654321
+
+
 class Drill:
     """Builds task-list (or export) URLs: the dashboard's scope plus the figure's own filter."""
 
@@ -64,6 +68,16 @@ class Drill:
             encoded = urlencode(_pairs([*pairs, *given.items()]))
         return f"{self.url}?{encoded}" if encoded else self.url
 
+    def per_id(self, name: str, **params) -> Callable[[int], str]:
+        """``lambda pk: self(**{name: pk}, **params)`` for the many rows of one link kind: the
+        URL is encoded once with a stand-in id, each row's id put in its place."""
+        token = f"{name}={_SENTINEL_PK}"
+        head, *tail = self(**{name: _SENTINEL_PK}, **params).split(token)
+        if len(tail) != 1:  # the stand-in is not where an id alone would be: encode each
+            return lambda pk: self(**{name: pk}, **params)
+        rest = tail[0]
+        return lambda pk: f"{head}{name}={int(pk)}{rest}"
+
 
 def _pairs(lists) -> list[tuple[str, str]]:
     return [(name, v) for name, values in lists for v in values]
@@ -73,9 +87,6 @@ def _pairs(lists) -> list[tuple[str, str]]:
 def _encoded(name: str, value: str) -> str:
     """One ``name=value`` of a query string (a page repeats the same few hundred)."""
     return urlencode([(name, value)])
-
-
-_SENTINEL_PK = 987654321
 
 
 def _id_urls(name: str):
@@ -103,33 +114,35 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
     links.update({f"status_{s}": drill(status=[s]) for s in TaskStatus.values})
 
     unit_links: dict[int, dict] = {}
+    per_unit = {
+        "total": drill.per_id("owner_unit"),
+        "open": drill.per_id("owner_unit", status=OPEN_STATUSES),
+        "overdue": drill.per_id("owner_unit", overdue="true"),
+        "due_soon": drill.per_id("owner_unit", due_within=yellow_days),
+        "dashboard": scoped.per_id("owner_unit"),
+    }
 
     def unit(row: dict) -> dict:
         links = unit_links.get(row["id"])  # a unit often stands in all three lists
         if links is None:
-            links = unit_links[row["id"]] = {
-                "total": drill(owner_unit=row["id"]),
-                "open": drill(owner_unit=row["id"], status=OPEN_STATUSES),
-                "overdue": drill(owner_unit=row["id"], overdue="true"),
-                "due_soon": drill(owner_unit=row["id"], due_within=yellow_days),
-                "dashboard": scoped(owner_unit=row["id"]),
-            }
+            links = unit_links[row["id"]] = {k: url(row["id"]) for k, url in per_unit.items()}
         return {**row, "lamp_label": LAMP_LABELS[row["lamp"]], "links": links}
 
     # Links only for the rows shown: a whole install has thousands of units (of which today's
     # figures send only those among the first of each order: ``rankings.UNIT_RANKINGS``).
     shown = rankings.first_rows(data, TOP_UNITS, TOP_INSPECTIONS)
+    per_inspection = {
+        "total": drill.per_id("inspection"),
+        "done": drill.per_id("inspection", status=list(DONE_STATUSES)),
+        "overdue": drill.per_id("inspection", overdue="true"),
+        "due_soon": drill.per_id("inspection", due_within=yellow_days),
+        "dashboard": scoped.per_id("inspection"),
+    }
     inspections = [
         {
             **row,
             "lamp_label": LAMP_LABELS[row["lamp"]],
-            "links": {
-                "total": drill(inspection=row["id"]),
-                "done": drill(inspection=row["id"], status=list(DONE_STATUSES)),
-                "overdue": drill(inspection=row["id"], overdue="true"),
-                "due_soon": drill(inspection=row["id"], due_within=yellow_days),
-                "dashboard": scoped(inspection=row["id"]),
-            },
+            "links": {k: url(row["id"]) for k, url in per_inspection.items()},
         }
         for row in shown["inspections"]
     ]
@@ -171,8 +184,7 @@ def _link_rows(data: dict, drill: Drill, scoped: Drill) -> dict:
         "types": types,
         "history": data["history"],
         "no_contact": [
-            {**row, "links": {"open": drill(owner_unit=row["id"], status=OPEN_STATUSES)}}
-            for row in data["no_contact"]
+            {**row, "links": {"open": per_unit["open"](row["id"])}} for row in data["no_contact"]
         ],
         "lamp_counts": {lamp: data["unit_counts"][lamp] for lamp in ("red", "yellow", "green")},
     }
