@@ -194,6 +194,25 @@ def test_find_repeats_recomputes_and_a_second_run_changes_nothing(two_notices):
     assert TaskEvent.objects.filter(kind=EventKind.REPEAT).count() == events
 
 
+def test_rewording_a_problem_recomputes_its_links_in_the_same_change(two_notices):
+    """A supervisor rewords the 2023 problem "教育收费监管不严" into the 2021 safety problem's
+    words: the link appears at once, with its REPEAT event; reworded away, it goes."""
+    later, _earlier = two_notices
+    fees = task_of("教育收费监管不严")
+    supervisor = factories.SYSTEM
+    assert not RepeatLink.objects.filter(problem=fees.problem).exists()
+
+    actions.edit_problem(fees.problem, supervisor, title="校园安全管理仍存在漏洞")
+    link = RepeatLink.objects.get(problem=fees.problem)
+    assert link.earlier_problem.title == "校园安全管理存在漏洞"
+    assert TaskEvent.objects.filter(task=fees, kind=EventKind.REPEAT).count() == 1
+    assert RepeatLink.objects.filter(problem=later.problem).exists()  # the others' links stay
+
+    actions.edit_problem(fees.problem, supervisor, title="教育收费监管不严")
+    assert not RepeatLink.objects.filter(problem=fees.problem).exists()
+    assert RepeatLink.objects.filter(problem=later.problem).exists()
+
+
 # --- who sees it ------------------------------------------------------------------------------
 
 

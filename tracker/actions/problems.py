@@ -34,7 +34,7 @@ from tracker.actions.fields import (
     change_type,
     create_task,
 )
-from tracker.actions.repeats import link_repeats
+from tracker.actions.repeats import link_repeats, recompute_repeats
 from tracker.choices import EventKind, ProblemKind, TaskType, Withheld
 from tracker.models import Inspection, Organization, Problem, Task, Unit
 
@@ -340,6 +340,10 @@ def edit_problem(
         _bump(task)
         for kind, old, new in changes:
             record_event(task, kind, actor, old=old, new=new, reason=reason)
+    if "title" in fields:
+        # Reworded, it may now read like another inspection's problem, or no longer: its
+        # inspection's 屡巡屡犯 links are recomputed in this transaction.
+        recompute_repeats([locked.inspection], actor)
     problem.__dict__.update({k: getattr(locked, k) for k in ("title", "title_key", "label")})
     problem.withheld = locked.withheld
     return problem

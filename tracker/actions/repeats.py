@@ -12,7 +12,8 @@ import, a problem added in the app), with that change's actor: a link is a conse
 creating problems, not a change with a rule of its own. Each new link writes one REPEAT event on
 the later problem's task (new value: the score; reason: the earlier inspection).
 ``recompute_repeats`` (``manage.py find_repeats``) does the same for existing data and also
-removes links that no longer reach the threshold; run again, it changes nothing.
+removes links that no longer reach the threshold; run again, it changes nothing. Rewording a
+problem (``edit_problem``) runs it for that problem's inspection, in the same transaction.
 """
 
 from __future__ import annotations
