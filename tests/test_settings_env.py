@@ -62,25 +62,35 @@ def test_the_ui_is_chinese_in_shanghai_time(settings):
     assert "en" in dict(settings.LANGUAGES)
 
 
+def _in_child(code: str, env: dict) -> str:
+    """The last line ``code`` prints, run in a fresh interpreter with only ``env`` (and PATH)
+    in its environment."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _settings_in_child(extra: dict) -> dict:
     """Import the real settings in a fresh interpreter with only ``extra`` in the environment
     and return the database options and cache backend they produce."""
     import json
-    import subprocess
-    import sys
 
-    env = {"PATH": "/usr/bin:/bin", "DEBUG": "true", **extra}
     code = (
         "import json, rectify.settings as s;"
         "print(json.dumps({'options': s.DATABASES['default'].get('OPTIONS', {}),"
         "'cache': s.CACHES['default']['BACKEND'], 'location': s.CACHES['default'].get('LOCATION'),"
         "'sessions': s.SESSION_ENGINE}))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(_in_child(code, {"DEBUG": "true", **extra}))
 
 
 def test_postgresql_uses_prepared_statements_unless_turned_off():
@@ -280,11 +290,7 @@ def test_a_web_worker_freezes_what_it_keeps_for_life(tmp_path):
     """Loading the WSGI application (as each gunicorn worker does) compiles the pages'
     templates and freezes the objects it keeps (``rectify.wsgi.settle``), so the garbage
     collector no longer walks them in the middle of a request."""
-    import subprocess
-    import sys
-
     env = {
-        "PATH": "/usr/bin:/bin",
         "SECRET_KEY": "test-only",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "localhost",
@@ -297,10 +303,6 @@ def test_a_web_worker_freezes_what_it_keeps_for_life(tmp_path):
         "loader = engines['django'].engine.template_loaders[0]\n"
         "print(gc.get_freeze_count(), len(getattr(loader, 'get_template_cache', {})))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    frozen, compiled = map(int, result.stdout.split())
+    frozen, compiled = map(int, _in_child(code, env).split())
     assert frozen > 50_000, frozen
     assert compiled >= 10, compiled  # the pages' templates, compiled before any request
