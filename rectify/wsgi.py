@@ -10,13 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rectify.settings")
 application = get_wsgi_application()
 
 
-def settle() -> int:
+def settle() -> None:
     """Load what every worker keeps for its whole life (the URL patterns, both languages'
     catalogues, the pages' compiled templates), then move it all out of the garbage collector's
     reach (``gc.freeze``). A collection of the oldest generation otherwise walks these ~150,000
     objects each time, a pause of 40-90 ms inside whichever request triggered it (about one
-    request in two hundred on a dashboard); frozen, it walks only what requests left behind.
-    Returns the number of objects frozen."""
+    request in two hundred on a dashboard); frozen, it walks only what requests left behind."""
     from django.conf import settings
     from django.template.loader import get_template
     from django.urls import get_resolver
@@ -30,7 +29,6 @@ def settle() -> int:
         get_template(str(path.relative_to(root)))
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 settle()

@@ -361,7 +361,7 @@ def test_the_unit_and_inspection_tables_link_every_figure_and_escape_every_name(
         "",
         "organization=4&status=in_progress",
         "owner_unit=3&owner_unit=9&sort=lamp",  # the row's own parameter is the scope's too
-        "category_title=987654321",  # the stand-in's digits elsewhere in the scope
+        "category_title=owner_unit%3D987654321",  # the stand-in's pair inside a value
     ],
 )
 def test_a_link_per_row_is_the_link_the_drill_would_encode_for_it(scope):

@@ -71,11 +71,9 @@ class Drill:
     def per_id(self, name: str, **params) -> Callable[[int], str]:
         """``lambda pk: self(**{name: pk}, **params)`` for the many rows of one link kind: the
         URL is encoded once with a stand-in id, each row's id put in its place."""
-        token = f"{name}={_SENTINEL_PK}"
-        head, *tail = self(**{name: _SENTINEL_PK}, **params).split(token)
-        if len(tail) != 1:  # the stand-in is not where an id alone would be: encode each
-            return lambda pk: self(**{name: pk}, **params)
-        rest = tail[0]
+        # ``name`` is a parameter name and values are percent-encoded, so the stand-in's
+        # ``name=id`` pair occurs exactly once in the URL.
+        head, rest = self(**{name: _SENTINEL_PK}, **params).split(f"{name}={_SENTINEL_PK}")
         return lambda pk: f"{head}{name}={int(pk)}{rest}"
 
 
