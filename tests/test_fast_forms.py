@@ -3,6 +3,7 @@ what Django's widget templates write (same elements, attributes, values and sele
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -168,3 +169,53 @@ def test_a_declared_choice_list_is_rendered_per_language_and_label():
     assert '<option value="" selected>All</option>' in level_select(language="en")
     assert '<option value="" selected>任意层级</option>' in level_select("任意层级")
     assert '<option value="" selected>全部</option>' in level_select()
+
+
+# What a page form's inside was as a template (the include each form of a page used), kept as
+# the reference the Python tag must match.
+FORM_FIELDS_TEMPLATE = """{% load fast_forms %}{% csrf_token %}
+{{ form.non_field_errors }}
+{% for field in form.hidden_fields %}{{ field|fast_field }}{% endfor %}
+{% for field in form.visible_fields %}
+  <div>
+    <label for="{{ field.id_for_label }}">{{ field.label }}</label>
+    {{ field|fast_field }}
+    {% if field.help_text %}<div class="helptext">{{ field.help_text }}</div>{% endif %}
+    {{ field.errors }}
+  </div>
+{% endfor %}"""
+
+
+class CheckedNoteForm(NoteForm):
+    def clean(self):
+        raise forms.ValidationError("两项<不能>同时为空")
+
+
+@pytest.mark.parametrize("form_class", [NoteForm, CheckedNoteForm])
+@pytest.mark.parametrize("data", [None, {"version": "x", "note": "", "kind": "c"}, {"note": "好"}])
+def test_a_page_forms_fields_render_as_the_template_did(rf, form_class, data):
+    from django.middleware.csrf import get_token
+    from django.template import engines
+
+    # Given a page's form, fresh or bound with errors of its fields and of its own
+    request = rf.get("/")
+    get_token(request)
+    form = form_class(data)
+    if data is not None:
+        form.is_valid()
+
+    # When the tag writes it, and the template it replaced renders it
+    django_engine = engines["django"]
+    tag = django_engine.from_string("{% load fast_forms %}{% form_fields form %}")
+    reference = django_engine.from_string(FORM_FIELDS_TEMPLATE)
+    html = tag.render({"form": form}, request)
+
+    # Then both write the same elements, attributes and text, the CSRF token included (masked
+    # anew on each render)
+    def unmasked(html):
+        return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "name=csrf", html)
+
+    assert shape(unmasked(html)) == shape(unmasked(reference.render({"form": form}, request)))
+    assert 'name="csrfmiddlewaretoken" value="' in html
+    if form_class is CheckedNoteForm and data is not None:
+        assert "两项&lt;不能&gt;同时为空" in html

@@ -177,3 +177,44 @@ class TestOverdue:
         ):
             assert task.is_overdue()
             assert Task.objects.overdue().count() == 1
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_choice_labels_are_djangos_in_either_language(language):
+    from django.db.models import Model
+    from django.utils import translation
+
+    from tracker.choices import ChoiceLabels
+    from tracker.models import (
+        CloseoutRequest,
+        CloseoutReview,
+        ExtensionRequest,
+        SupervisionDocument,
+        Task,
+        TaskEvent,
+    )
+
+    # Given every choice field of the models whose labels pages show row by row
+    for model in (
+        Task,
+        TaskEvent,
+        CloseoutRequest,
+        CloseoutReview,
+        ExtensionRequest,
+        SupervisionDocument,
+    ):
+        assert issubclass(model, ChoiceLabels)
+        for field in model._meta.concrete_fields:
+            if not field.choices:
+                continue
+            display = getattr(model, f"get_{field.name}_display")
+            # When each value (and one no choice has) is shown in the language
+            for value in [*dict(field.flatchoices), "not-a-code"]:
+                row = model(**{field.attname: value})
+                with translation.override(language):
+                    shown = display(row)
+                    # Then the label is Django's own, translated now; an unknown value as is
+                    expected = Model._get_FIELD_display(row, field)
+                assert shown == expected and type(shown) is str, (model, field.name, value)
+    with translation.override("en"):
+        assert Task(status="closed").get_status_display() != "已销号"

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tracker.choices import (
+    ChoiceLabels,
     CloseoutStatus,
     EventKind,
     EventSource,
@@ -109,7 +110,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     _update = update
 
 
-class AppendOnlyEvent(models.Model):
+class AppendOnlyEvent(ChoiceLabels, models.Model):
     """What every history row holds besides what it is about: from what to what, why, who or
     what did it, when; written once, never edited or deleted (and, on PostgreSQL, a trigger and
     the app role's grants refuse it too: tracker.signals, create_app_role)."""

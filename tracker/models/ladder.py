@@ -22,7 +22,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import LADDER_ORDER, LadderRung
+from tracker.choices import LADDER_ORDER, ChoiceLabels, LadderRung
 from tracker.models.reminders import Claimable
 
 
@@ -59,7 +59,7 @@ class DocumentState(models.TextChoices):
     REPLIED = "replied", _("已回复")
 
 
-class SupervisionDocument(models.Model):
+class SupervisionDocument(ChoiceLabels, models.Model):
     """One 督办 document issued to a unit about some of its overdue tasks."""
 
     organization = models.ForeignKey(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from tracker import rules
 from tracker.choices import (
     DONE_STATUSES,
+    ChoiceLabels,
     MeasureState,
     ProblemKind,
     TaskStatus,
@@ -127,7 +128,7 @@ class TaskQuerySet(models.QuerySet):
         return self.filter(rules.report_due_q(today or local_today()))
 
 
-class Task(models.Model):
+class Task(ChoiceLabels, models.Model):
     """The trackable rectification task for one leaf problem: owner, deadline, status, measures."""
 
     problem = models.OneToOneField(

@@ -10,7 +10,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tracker.choices import CloseoutStatus, ExtensionStatus, ReviewDecision, ReviewStage
+from tracker.choices import (
+    ChoiceLabels,
+    CloseoutStatus,
+    ExtensionStatus,
+    ReviewDecision,
+    ReviewStage,
+)
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:
@@ -60,7 +66,7 @@ class CloseoutRequestQuerySet(models.QuerySet):
         )
 
 
-class CloseoutRequest(models.Model):
+class CloseoutRequest(ChoiceLabels, models.Model):
     """A unit's request to strike a task off (申请销号): a summary plus evidence or a written
     reason for having none, reviewed first by the lead unit, then by the supervisor."""
 
@@ -114,7 +120,7 @@ class CloseoutRequest(models.Model):
         return self.status in (CloseoutStatus.PENDING_LEAD, CloseoutStatus.PENDING_SUPERVISOR)
 
 
-class CloseoutReview(models.Model):
+class CloseoutReview(ChoiceLabels, models.Model):
     """One of the two reviews of a close-out request: the lead unit's, then the supervisor's."""
 
     request = models.ForeignKey(
@@ -152,7 +158,7 @@ class ExtensionRequestQuerySet(models.QuerySet):
         return self.filter(status=ExtensionStatus.PENDING)
 
 
-class ExtensionRequest(models.Model):
+class ExtensionRequest(ChoiceLabels, models.Model):
     """A request to move a task's deadline (申请延期), approved or refused by a supervisor. The
     task keeps its first deadline as ``original_deadline`` whatever happens."""
 

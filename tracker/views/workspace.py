@@ -281,20 +281,23 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
     measures = list(task.measures.all())
 
     def rows(flag: str, queryset) -> list:
-        return list(queryset) if getattr(task, flag, True) else []
+        # (``queryset`` is a callable: a query the flag rules out is not even built.)
+        return list(queryset()) if getattr(task, flag, True) else []
 
     closeouts = rows(
         "has_closeouts",
-        task.closeout_requests.select_related("requested_by")
-        .prefetch_related(
-            Prefetch("reviews", queryset=CloseoutReview.objects.select_related("reviewer")),
-        )
-        .order_by("-requested_at", "-pk"),
+        lambda: (
+            task.closeout_requests.select_related("requested_by")
+            .prefetch_related(
+                Prefetch("reviews", queryset=CloseoutReview.objects.select_related("reviewer")),
+            )
+            .order_by("-requested_at", "-pk")
+        ),
     )
     pending_closeout = next((c for c in closeouts if c.is_pending), None)
     extensions = rows(
         "has_extensions",
-        task.extension_requests.select_related("requested_by", "decided_by").order_by(
+        lambda: task.extension_requests.select_related("requested_by", "decided_by").order_by(
             "-requested_at", "-pk"
         ),
     )
@@ -322,14 +325,14 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
         "task": task,
         "ancestors": task.problem.ancestors(),
         "measures": measures,
-        "responsible_units": rows("has_responsible_units", task.responsible_units.all()),
+        "responsible_units": rows("has_responsible_units", task.responsible_units.all),
         "events": label_events(task.events.select_related("actor").order_by("created_at", "pk")),
         # What stands between the task and a close-out request (a 基本完成 reason is asked for
         # in the form itself).
         "closeout_blockers": actions.closeout_blockers(task, basic_reason="-", measures=measures)
         if can_edit and is_open
         else [],
-        "evidence": rows("has_evidence", task.evidence.select_related("uploaded_by")),
+        "evidence": rows("has_evidence", lambda: task.evidence.select_related("uploaded_by")),
         "closeouts": closeouts,
         "pending_closeout": pending_closeout,
         "extensions": extensions,
@@ -369,7 +372,7 @@ def _detail_context(request: HttpRequest, task: Task, **bound_forms) -> dict:
         "ack_late": is_ack_late(task),
         "ladder_documents": rows(
             "has_documents",
-            supervision_documents(access).filter(tasks=task).order_by("issued_at", "pk"),
+            lambda: supervision_documents(access).filter(tasks=task).order_by("issued_at", "pk"),
         ),
         # 屡巡屡犯: the likely repeats both ways; a link only to the tasks the viewer may see.
         "repeats": selectors.repeat_links_for(task, access)
