@@ -37,6 +37,7 @@ import argparse
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured seconds before each")
     parser.add_argument("--readers", type=int, default=20)
     parser.add_argument("--mixed-seconds", type=int, default=60)
+    parser.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=5,
+        help="mixed load: users started per second, measured once all run "
+        "(0: all at once, measured from their first requests, as runs before 2026-12-03)",
+    )
     parser.add_argument("--skip", default="", help="comma-separated: throughput, mixed")
     parser.add_argument(
         "--runs", default="ABC", help="which throughput runs, in order per round (A, B, C)"
@@ -116,12 +124,14 @@ def main() -> None:
         "SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING",
     }
+    # The production cache is Redis; a file cache in a directory of this run's own (removed
+    # at the end) unless CACHE_URL is given.
+    cache_dir = None if os.environ.get("CACHE_URL") else tempfile.mkdtemp(prefix="rectify-mixed-")
     env = {
         **base_env,
         "DATABASE_URL": args.database_url,
         "PYTHONPATH": str(ROOT),
-        "CACHE_URL": os.environ.get("CACHE_URL")
-        or "file://" + tempfile.mkdtemp(prefix="rectify-mixed-cache-"),
+        "CACHE_URL": os.environ.get("CACHE_URL") or f"file://{cache_dir}",
     }
     stock_dir = ROOT / "bench" / "stock_admin"
     stock_env = {
@@ -177,6 +187,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:  # still answering queued requests
                 server.kill()
                 server.wait(timeout=30)
+        if cache_dir:
+            shutil.rmtree(cache_dir, ignore_errors=True)
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
@@ -241,8 +253,22 @@ def _login(host: str, path: str) -> str:
     return next(c.value for c in jar if c.name == "sessionid")
 
 
-def _locust(classes: list[str], host: str, users: int, seconds: int, prefix, env: dict) -> None:
+def _locust(
+    classes: list[str],
+    host: str,
+    users: int,
+    seconds: int,
+    prefix,
+    env: dict,
+    spawn_rate: float | None = None,
+) -> None:
+    """Run locust headless. With ``spawn_rate``, users start that many per second and the
+    statistics are reset once all of them run (``seconds`` is then counted from that moment):
+    the run measures the steady load, not the instant its users were started."""
     extra = ["--csv", prefix] if prefix else []
+    if spawn_rate:
+        extra.append("--reset-stats")
+        seconds += int(users / spawn_rate) + 1
     subprocess.run(
         [
             str(BIN / "locust"),
@@ -252,7 +278,7 @@ def _locust(classes: list[str], host: str, users: int, seconds: int, prefix, env
             "--users",
             str(users),
             "--spawn-rate",
-            str(users),
+            str(spawn_rate or users),
             "--run-time",
             f"{seconds}s",
             "--host",
@@ -338,12 +364,18 @@ def _mixed(args, env: dict) -> list[str]:
     _locust(classes, host, users, 15, None, mixed_env)
     before, started = _load(), time.strftime("%H:%M:%S")
     prefix = f"{args.csv_prefix}-mixed"
-    _locust(classes, host, users, args.mixed_seconds, prefix, mixed_env)
+    _locust(classes, host, users, args.mixed_seconds, prefix, mixed_env, args.spawn_rate)
     after = _load()
     lines = [
         "",
         f"### Mixed load: {args.readers} readers + 2 writers (2 changes/s) + 1 probe, "
         f"{args.mixed_seconds} s from {started}",
+        "",
+        (
+            f"Users started {args.spawn_rate:g} per second; measured from the moment all ran."
+            if args.spawn_rate
+            else "Users started all at once; measured from their first requests."
+        ),
         "",
         "| page | requests | failures | p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|---:|",
