@@ -15,7 +15,9 @@ from types import SimpleNamespace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db import connection
+from django.db.models import BooleanField, Prefetch
+from django.db.models.expressions import RawSQL
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -238,10 +240,24 @@ def _task_queryset():
     tasks have none of them, and the page then skips those six queries (the flags are read in
     the same statement, so they are never stale)."""
 
-    def has(model) -> Exists:
-        return Exists(model.objects.filter(task=OuterRef("pk")))
+    # The flags are written as SQL once, from the models' table and column names: as
+    # ``Exists()`` subqueries the ORM compiled them again on every request (0.45 ms of the
+    # page's 2 ms of query compiling).
+    quote = connection.ops.quote_name
 
-    linked = Q(problem=OuterRef("problem_id")) | Q(earlier_problem=OuterRef("problem_id"))
+    def column(model, name: str) -> str:
+        return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(name).column)}"
+
+    def exists(model, *pairs: tuple[str, str]) -> RawSQL:
+        where = " OR ".join(
+            f"{column(model, inner)} = {column(Task, outer)}" for inner, outer in pairs
+        )
+        sql = f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} WHERE {where})"  # noqa: S608
+        return RawSQL(sql, (), output_field=BooleanField())  # noqa: S611 - names from _meta
+
+    def has(model) -> RawSQL:
+        return exists(model, ("task", "id"))
+
     # Of the joined rows, only what the page shows (the crumbs, the problem, the inspection's
     # name, the units' names): every column more is compiled and converted on each request.
     node = ("label", "title", "parent")
@@ -267,7 +283,7 @@ def _task_queryset():
             has_evidence=has(Evidence),
             has_responsible_units=has(Task.responsible_units.through),
             has_documents=has(SupervisionDocument.tasks.through),
-            has_repeats=Exists(RepeatLink.objects.filter(linked)),
+            has_repeats=exists(RepeatLink, ("problem", "problem"), ("earlier_problem", "problem")),
         )
     )
 
