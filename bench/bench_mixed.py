@@ -91,6 +91,12 @@ def main() -> None:
     # The README's production command: gunicorn's sync workers, four of them.
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (both servers)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--worker-tmp-dir",
+        default="/dev/shm" if Path("/dev/shm").is_dir() else "",
+        help="gunicorn's heartbeat files (the README's production command: /dev/shm, memory; "
+        "'' for gunicorn's default, the temporary directory on disk)",
+    )
     parser.add_argument("--clients", type=int, default=10, help="throughput clients")
     parser.add_argument("--rounds", type=int, default=2, help="A/B/C rounds of throughput")
     parser.add_argument("--seconds", type=int, default=30, help="measured seconds per run")
@@ -217,6 +223,7 @@ def _serve(app: list[str], cwd: Path, env: dict, port: int, args) -> subprocess.
             str(args.threads),
             "--bind",
             f"127.0.0.1:{port}",
+            *(["--worker-tmp-dir", args.worker_tmp_dir] if args.worker_tmp_dir else []),
             "--log-level",
             "warning",
         ],
@@ -408,7 +415,8 @@ def _header(args, n_tasks: int, n_stock: int) -> list[str]:
     ).stdout.strip()
     return [
         f"## Run {time.strftime('%Y-%m-%d %H:%M')} UTC: {n_tasks:,} tasks (reference copy "
-        f"{n_stock:,}), gunicorn {args.workers} workers × {args.threads} threads per server, "
+        f"{n_stock:,}), gunicorn {args.workers} workers × {args.threads} threads per server "
+        f"(heartbeat files in {args.worker_tmp_dir or 'the temporary directory'}), "
         f"{os.cpu_count()} cores, load average {_load()}",
         "",
         f"Code: `{head or args.code or 'not a git checkout'}` plus",
