@@ -55,7 +55,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "rest_framework",
-    "rest_framework.authtoken",  # per-user API tokens (admin → 令牌, or the user's 接口令牌 page)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, no CDN
     "tracker",
@@ -342,7 +341,7 @@ for _name in ("API_THROTTLE_USER", "API_THROTTLE_ANON"):
         raise SettingError(f"{_name}={globals()[_name]!r} is not a rate like 3600/hour")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tracker.api.tokens.DigestTokenAuthentication",  # tokens kept as digests
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

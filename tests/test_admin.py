@@ -74,6 +74,9 @@ def world(inspection, finance, finance_task, planning_task, carol, alice, settin
 
     actions.recompute_repeats([later_inspection], factories.SYSTEM)
     assert RepeatLink.objects.exists()
+    from tracker.api import tokens
+
+    tokens.issue(carol)  # carol's OA system reads with an API token
     return {"task": finance_task, "notice": notice}
 
 

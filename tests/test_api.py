@@ -8,8 +8,10 @@ Given / when / then. The permission matrix itself is tests/test_api_matrix.py.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import json
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,7 +20,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -27,7 +28,7 @@ from tests.test_workspace_evidence import PDF_BYTES
 from tracker import actions
 from tracker.api import tokens
 from tracker.choices import EventSource, TaskStatus
-from tracker.models import Task, TaskEvent, local_today
+from tracker.models import ApiToken, Task, TaskEvent, local_today
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +68,14 @@ def test_alice_makes_a_token_on_her_page_uses_it_and_revokes_it(client, alice, f
 
     # When she makes one, the key is shown once and the answer is not cached
     made = client.post(reverse("api_token"), {"action": "create"})
-    key = Token.objects.get(user=alice).key
-    assert key in made.content.decode()
+    key = re.search(r'<code id="api-token-key">(\w+)</code>', made.content.decode()).group(1)
     assert "no-store" in made["Cache-Control"]
-    assert key not in client.get(reverse("api_token")).content.decode()  # never again
+    later = client.get(reverse("api_token")).content.decode()
+    assert key not in later and f"开头为 {key[:6]}…" in later  # never again, but recognisable
+    # and only its digest is stored: no column of the table holds the key
+    stored = ApiToken.objects.get(user=alice)
+    assert stored.digest == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in {str(v) for v in ApiToken.objects.values_list().get()}
 
     # Then her OA system reads her tasks with it
     oa = APIClient()
@@ -78,15 +83,18 @@ def test_alice_makes_a_token_on_her_page_uses_it_and_revokes_it(client, alice, f
     assert [t["id"] for t in oa.get(reverse("api:task-list")).json()["results"]] == [
         finance_task.pk
     ]
+    oa.credentials(HTTP_AUTHORIZATION=f"Token {stored.digest}")  # the digest is no key
+    assert oa.get(reverse("api:task-list")).status_code == 401
 
     # When she makes a new one, the old key stops working
-    client.post(reverse("api_token"), {"action": "create"})
+    made = client.post(reverse("api_token"), {"action": "create"})
+    newer = re.search(r'<code id="api-token-key">(\w+)</code>', made.content.decode()).group(1)
+    oa.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert oa.get(reverse("api:task-list")).status_code == 401
 
     # and when she revokes it, no key of hers works
-    newer = Token.objects.get(user=alice).key
     client.post(reverse("api_token"), {"action": "revoke"})
-    assert not Token.objects.filter(user=alice).exists()
+    assert not ApiToken.objects.filter(user=alice).exists()
     oa.credentials(HTTP_AUTHORIZATION=f"Token {newer}")
     assert oa.get(reverse("api:task-list")).status_code == 401
 
@@ -103,19 +111,32 @@ def test_a_token_is_rotated_and_revoked_through_the_api_itself(alice):
     assert client.get(reverse("api:token")).status_code == 401
 
 
-def test_an_administrator_makes_and_revokes_tokens_in_the_admin(client, alice):
+def test_an_administrator_makes_and_revokes_tokens_in_the_admin(client, alice, finance_task):
     root = get_user_model().objects.create_superuser("root", "root@example.org", PASSWORD)
     client.force_login(root)
-    added = client.post(reverse("admin:authtoken_tokenproxy_add"), {"user": alice.pk})
-    assert added.status_code == 302
-    token = Token.objects.get(user=alice)
-    listing = client.get(reverse("admin:authtoken_tokenproxy_changelist"))
-    assert listing.status_code == 200 and "alice" in listing.content.decode()
+    # When the administrator adds a token for alice, the key is on the answer page, once
+    added = client.post(reverse("admin:tracker_apitoken_add"), {"user": alice.pk})
+    assert added.status_code == 200 and "no-store" in added["Cache-Control"]
+    key = re.search(r'<code id="api-token-key">(\w+)</code>', added.content.decode()).group(1)
+    token = ApiToken.objects.get(user=alice)
+    assert token.digest == hashlib.sha256(key.encode()).hexdigest()
+    oa = APIClient()
+    oa.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert oa.get(reverse("api:task-list")).status_code == 200
+    # and the list shows whose tokens exist, never a key
+    listing = client.get(reverse("admin:tracker_apitoken_changelist")).content.decode()
+    assert "alice" in listing and token.hint in listing and key not in listing
+    # A second one for alice replaces the first
+    client.post(reverse("admin:tracker_apitoken_add"), {"user": alice.pk})
+    assert ApiToken.objects.filter(user=alice).count() == 1
+    assert oa.get(reverse("api:task-list")).status_code == 401
+    # Deleting it revokes it
+    token = ApiToken.objects.get(user=alice)
     deleted = client.post(
-        reverse("admin:authtoken_tokenproxy_delete", args=[token.user_id]), {"post": "yes"}
+        reverse("admin:tracker_apitoken_delete", args=[token.pk]), {"post": "yes"}
     )
     assert deleted.status_code == 302
-    assert not Token.objects.filter(user=alice).exists()
+    assert not ApiToken.objects.filter(user=alice).exists()
 
 
 def test_a_session_write_needs_the_csrf_token_a_token_write_does_not(alice, finance_task):

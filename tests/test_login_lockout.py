@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.conftest import PASSWORD
 from tests.test_i18n import _restore_language, switch_to_english  # noqa: F401 - autouse fixture
@@ -132,6 +132,41 @@ def test_an_administrator_releases_the_lock_in_the_admin(alice, admin_client):
     response = log_in(alice_machine, "alice", PASSWORD)
     assert response.status_code == 302
     assert logged_in_as(alice_machine) == "alice"
+
+
+def test_a_lock_record_is_named_in_the_administrators_language(alice, admin_client):
+    # Given alice locked out by mallory's guesses
+    mallory = machine(MALLORY_ADDRESS)
+    for n in range(6):
+        log_in(mallory, "alice", f"guess-{n}")
+    from axes.models import AccessAttempt, AccessLog
+
+    attempt = AccessAttempt.objects.get(username="alice")
+    # When an administrator opens the record in the admin, in Chinese and then in English
+    url = reverse("admin:axes_accessattempt_change", args=[attempt.pk])
+    chinese = admin_client.get(url).content.decode()
+    switch_to_english(admin_client, url)
+    english = admin_client.get(url).content.decode()
+    # Then its title is in each language (axes writes it in English, unmarked, by itself)
+    when = timezone.localtime(attempt.attempt_time).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"登录尝试:{when}" in chinese and "Attempted Access" not in chinese
+    assert f"Attempted access: {when}" in english
+    # and so do the failure and access log records (written when those logs are on)
+    from axes.models import AccessFailureLog
+
+    failure = AccessFailureLog(
+        username="alice",
+        ip_address=MALLORY_ADDRESS,
+        attempt_time=attempt.attempt_time,
+        locked_out=True,
+    )
+    log = AccessLog(username="alice", attempt_time=attempt.attempt_time)
+    with translation.override("zh-hans"):
+        assert str(failure) == f"登录失败:alice(已锁定),{when},来自 {MALLORY_ADDRESS}"
+        assert str(log) == f"alice 的登录记录:{when}"
+    with translation.override("en"):
+        assert str(failure) == f"Failed access: alice (locked out) on {when} from {MALLORY_ADDRESS}"
+        assert str(log) == f"Access log for alice: {when}"
 
 
 def test_axes_reset_command_releases_a_username(alice):

@@ -63,3 +63,35 @@ def test_labels_and_unit_names_in_old_history_become_codes_and_ids(inspection, f
         ("note", "", "已完成"),
     ]
     assert Task.objects.filter(pk=task.pk).exists()
+
+
+def test_plain_text_api_keys_become_digests_and_their_table_goes(alice):
+    from tracker.api import tokens
+    from tracker.models import ApiToken
+
+    tokens_migration = importlib.import_module("tracker.migrations.0018_api_token_digests")
+    # Given the key alice's OA system uses, as DRF's authtoken app stored it: in plain text
+    key = "0123456789abcdef0123456789abcdef01234567"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp "
+            "NOT NULL, user_id integer NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES (%s, %s, %s)",
+            [key, "2026-11-20 08:00:00", alice.pk],
+        )
+
+    # When the migration's data step runs
+    with connection.cursor() as cursor:
+        editor = SimpleNamespace(
+            connection=connection, quote_name=connection.ops.quote_name, execute=cursor.execute
+        )
+        tokens_migration.keys_to_digests(apps, editor)
+
+    # Then the key still works, only its digest is kept, and the plain-text table is gone
+    token = ApiToken.objects.get(user=alice)
+    assert token.digest == tokens.digest_of(key) and token.hint == key[:6]
+    assert token.created.date().isoformat() == "2026-11-20"
+    assert tokens.DigestTokenAuthentication().authenticate_credentials(key) == (alice, token)
+    assert "authtoken_token" not in connection.introspection.table_names()

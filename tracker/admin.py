@@ -18,13 +18,16 @@ from django.core.paginator import Paginator
 from django.db import router, transaction
 from django.db.models import F, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from tracker import actions
+from tracker.api import tokens as api_tokens
 from tracker.choices import EventSource, TaskStatus
 from tracker.models import (
+    ApiToken,
     Inspection,
     InspectionEvent,
     Measure,
@@ -1343,3 +1346,48 @@ class RepeatLinkAdmin(AdministratorsReadOnly):
     list_display = ("problem", "earlier_problem", "score")
     list_select_related = ("problem", "earlier_problem")
     raw_id_fields = ("problem", "earlier_problem")
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("user",)
+
+    def validate_unique(self) -> None:
+        """A user who has a token gets a new one (the old stops working), as on their page."""
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Whose API tokens exist, never a key: only its digest is stored. Adding one makes a new
+    key for the chosen user and shows it on the answer page, once; deleting one revokes it."""
+
+    form = ApiTokenForm
+    list_display = ("user", "hint", "created")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        made = api_tokens.issue(form.cleaned_data["user"])
+        obj.pk, obj.digest, obj.hint, obj.created = made.pk, made.digest, made.hint, made.created
+        obj._state.adding, obj._state.db = False, made._state.db
+        obj.key = made.key
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = TemplateResponse(
+            request,
+            "admin/tracker/apitoken/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "token": obj,
+                "key": obj.key,
+                "title": _("新的接口令牌"),
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response

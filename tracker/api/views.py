@@ -24,7 +24,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -37,6 +36,7 @@ from tracker.choices import CloseoutStatus, EventSource
 from tracker.filtersets import InspectionFilterSet, ProblemFilterSet, TaskFilterSet, order_tasks
 from tracker.importer import plan, plan_loader
 from tracker.models import (
+    ApiToken,
     CloseoutRequest,
     CloseoutReview,
     Evidence,
@@ -60,7 +60,7 @@ def api_access(request) -> Access:
 def api_actor(request) -> actions.Actor:
     """The request's user as the actions' actor; the ref says how they authenticated (never the
     token itself)."""
-    how = "token" if isinstance(request.auth, Token) else "session"
+    how = "token" if isinstance(request.auth, ApiToken) else "session"
     return actions.Actor.of(
         request.user, source=EventSource.API, ref=f"api:{how}", access=api_access(request)
     )

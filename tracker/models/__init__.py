@@ -31,6 +31,7 @@ from tracker.models.reminders import (
 )
 from tracker.models.repeats import RepeatLink
 from tracker.models.tasks import Measure, Problem, Task, local_today
+from tracker.models.tokens import ApiToken
 from tracker.models.workflow import CloseoutRequest, CloseoutReview, Evidence, ExtensionRequest
 
 __all__ = [
@@ -55,4 +56,4 @@ __all__ += ["TaskDayTally", "TaskTally", "Notification"]
 __all__ += ["CategoryFigure", "FigureDay", "GroupFigure", "TypeFigure"]
 __all__ += ["DocumentCounter", "DocumentState", "LadderDelivery", "SupervisionDocument"]
 __all__ += ["RecheckItem", "RecheckRound", "RepeatLink"]
-__all__ += ["LedgerJob"]
+__all__ += ["ApiToken", "LedgerJob"]
