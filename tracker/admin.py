@@ -1372,10 +1372,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change) -> None:
+        # The one way to make a token (tracker.api.tokens); the admin's own row is that one,
+        # so that its log entry and answer page name it.
         made = api_tokens.issue(form.cleaned_data["user"])
-        obj.pk, obj.digest, obj.hint, obj.created = made.pk, made.digest, made.hint, made.created
-        obj._state.adding, obj._state.db = False, made._state.db
-        obj.key = made.key
+        obj.pk, obj.digest, obj.hint, obj.created, obj.key = (
+            made.pk,
+            made.digest,
+            made.hint,
+            made.created,
+            made.key,
+        )
 
     def response_add(self, request, obj, post_url_continue=None):
         response = TemplateResponse(
